@@ -1,0 +1,28 @@
+"""ligandml: ligand-field parameters of lanthanide single-molecule magnets from powder chi(T).
+
+Physics (NumPy reference, Julia kernels alike): ions, Stevens operators, Hamiltonians, exact
+zero-field powder susceptibility, orientation-averaged M/B at finite field, magnetisation and
+the experimental error model. Conventions: see the README's table and DESIGN.md.
+"""
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from .constants import curie_constant
+from .crystal_field import CrystalField
+from .experimental import apply_experimental_errors
+from .ions import LANTHANIDES, Ion, ion
+from .operators import spin_matrices, stevens_operator
+from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
+from .sweeps import powder_magnetization, powder_susceptibility
+
+try:
+    __version__ = _version("ligandml")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "CrystalField", "Ion", "LANTHANIDES", "apply_experimental_errors", "canonical_DE",
+    "curie_constant", "equivalent_DE", "ion", "nearest_equivalent_distance",
+    "powder_magnetization", "powder_susceptibility", "spin_matrices", "stevens_operator",
+]

@@ -1,0 +1,36 @@
+"""Backend selection for the batched sweeps: "numpy" (the reference), "julia", or "auto".
+
+The Julia side lives in julia_backend.py, the only module that touches juliacall.
+"""
+from __future__ import annotations
+
+import os
+
+BACKENDS = ("numpy", "julia", "auto")
+ENV_VAR = "LIGANDML_BACKEND"
+
+
+def requested_backend(backend: str | None) -> str:
+    """The backend asked for: the argument, else $LIGANDML_BACKEND, else "auto"."""
+    choice = backend if backend is not None else os.environ.get(ENV_VAR, "auto")
+    choice = str(choice).strip().lower()
+    if choice not in BACKENDS:
+        raise ValueError(f"unknown backend {choice!r}; use one of {', '.join(BACKENDS)}")
+    return choice
+
+
+def resolve_backend(backend: str | None = None) -> str:
+    """The backend that will run: "numpy" or "julia".
+
+    "auto" picks Julia when it can be had and falls back to NumPy otherwise (one warning);
+    "julia" raises RuntimeError with install instructions when Julia is unavailable.
+    """
+    choice = requested_backend(backend)
+    if choice == "numpy":
+        return "numpy"
+    from . import julia_backend
+
+    if choice == "julia":
+        julia_backend.require()
+        return "julia"
+    return "julia" if julia_backend.available(warn=True) else "numpy"

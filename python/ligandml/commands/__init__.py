@@ -1,0 +1,1 @@
+"""Subcommands of the `ligandml` CLI, one module per group (see ligandml.cli)."""

@@ -1,0 +1,38 @@
+"""Ligand-field and Zeeman Hamiltonians, batched over parameter sets (energies in kelvin)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .constants import MU_B_OVER_K_B
+from .ions import Ion
+from .operators import spin_matrices, stevens_operator
+from .parameters import StevensBatch
+
+
+def operator_stack(J: float, terms) -> np.ndarray:
+    """Stevens operators O_k^q for the given (k, q) terms, stacked: shape (len(terms), 2J+1, 2J+1)."""
+    n = int(round(2 * J)) + 1
+    if not terms:
+        return np.zeros((0, n, n), dtype=complex)
+    return np.stack([stevens_operator(J, k, q) for k, q in terms])
+
+
+def ligand_field_hamiltonians(ion: Ion, batch: StevensBatch, *, real: bool | None = None) -> np.ndarray:
+    """H_LF = sum_kq B_k^q O_k^q for every set in the batch: shape (N, 2J+1, 2J+1), kelvin.
+
+    Returned as a real array when no sine-type (q < 0) term is present (or `real` is True),
+    complex otherwise.
+    """
+    ops = operator_stack(ion.J, batch.terms)
+    real = batch.real if real is None else real
+    if real:
+        ops = ops.real
+    return np.einsum("np,pij->nij", batch.coeffs, ops, optimize=True)
+
+
+def zeeman_operator(ion: Ion, direction, field_T: float) -> np.ndarray:
+    """Zeeman term gJ muB B (n . J) in kelvin for a field of `field_T` tesla along unit vector n."""
+    jx, jy, jz = spin_matrices(ion.J)
+    n = np.asarray(direction, dtype=float)
+    n = n / np.linalg.norm(n)
+    return ion.gJ * MU_B_OVER_K_B * field_T * (n[0] * jx + n[1] * jy + n[2] * jz)

@@ -1,0 +1,227 @@
+"""Powder susceptibility and magnetisation, batched over parameter sets (the NumPy reference).
+
+Zero field: exact linear response, chi = (chi_xx + chi_yy + chi_zz)/3 from the Van Vleck sum
+
+    chi = (N_A muB^2 gJ^2 / k_B) / (3 Z) * sum_i exp(-E_i/T) [ c_i / T + v_i ]
+    c_i = sum_{j: E_j = E_i} S_ij,      v_i = sum_{j: E_j != E_i} 2 S_ij / (E_j - E_i),
+    S_ij = |<i|Jx|j>|^2 + |<i|Jy|j>|^2 + |<i|Jz|j>|^2,
+
+energies in kelvin. Levels closer than DEGENERACY_TOL_K are treated as degenerate (their pair
+enters the Curie term c_i), so Kramers doublets and E -> 0 never produce 0/0; the error of that
+choice is below tol/(2T) relative and the cancellation error above it below 1e-16 T/tol.
+c_i and v_i do not depend on T, so a temperature costs one exponential per level.
+
+Finite field B: the powder value is M/B averaged over field directions n on the sphere with a
+Lebedev rule (scipy.integrate.lebedev_rule); M(n) = -gJ <n.J> (muB per ion) with
+H = H_LF + gJ muB B n.J. Time reversal gives M(-n) = -M(n) for the moment, so the projection
+on the field is the same for n and -n and only one point of each antipodal pair is computed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .constants import CURIE_FACTOR, MU_B_OVER_K_B, MU_B_PER_ION_IN_EMU_PER_MOL, OERSTED_PER_TESLA
+from .hamiltonian import ligand_field_hamiltonians
+from .ions import Ion
+from .operators import j_plus, m_values, spin_matrices
+from .parameters import StevensBatch
+
+#: energy difference [K] below which two levels count as degenerate
+DEGENERACY_TOL_K = 1e-7
+#: parameter sets per block (bounds memory: a block of 4096 sets x 128 T x 16 levels is 67 MB)
+CHUNK_SETS = 4096
+#: default Lebedev order (degree of exactness) for the powder average at finite field
+DEFAULT_LEBEDEV_ORDER = 23
+
+
+# --------------------------------------------------------------------------------------------
+# eigensystems and dipole matrix elements
+# --------------------------------------------------------------------------------------------
+def _dipole_strengths(vecs: np.ndarray, m: np.ndarray, jp: np.ndarray) -> np.ndarray:
+    """S_ij = sum_a |<i|J_a|j>|^2 in the eigenbasis (columns of vecs), shape (N, n, n)."""
+    vh = np.conj(np.swapaxes(vecs, -1, -2))
+    jz_e = vh @ (m[:, None] * vecs)
+    jp_e = vh @ (jp @ vecs)
+    ajp = np.abs(jp_e) ** 2
+    return np.abs(jz_e) ** 2 + 0.5 * (ajp + np.swapaxes(ajp, -1, -2))
+
+
+def _levels_full(J: float, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energies (N, n) and dipole strengths (N, n, n) by full diagonalisation."""
+    energies, vecs = np.linalg.eigh(H)
+    return energies, _dipole_strengths(vecs, m_values(J), j_plus(J))
+
+
+def _levels_parity_blocks(J: float, H: np.ndarray, persymmetric: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Energies and dipole strengths when H couples m only to m +- 2, 4, ... (even q only).
+
+    Block A holds the basis states 0, 2, 4, ... (m = J, J-2, ...), block B the odd ones. Jz acts
+    inside a block, J+ between them. For a persymmetric H (even k, even q >= 0) and half-integer
+    J the flip m -> -m maps A onto B, so B's eigenvectors are A's with rows reversed and one
+    eigensolve of half the size suffices.
+    """
+    m = m_values(J)
+    jp = j_plus(J)
+    h_a = H[:, 0::2, 0::2]
+    e_a, v_a = np.linalg.eigh(h_a)
+    if persymmetric and len(m) % 2 == 0:
+        e_b, v_b = e_a, v_a[:, ::-1, :]
+    else:
+        e_b, v_b = np.linalg.eigh(H[:, 1::2, 1::2])
+    na = e_a.shape[1]
+    vah = np.conj(np.swapaxes(v_a, -1, -2))
+    vbh = np.conj(np.swapaxes(v_b, -1, -2))
+    s_aa = np.abs(vah @ (m[0::2, None] * v_a)) ** 2
+    s_bb = np.abs(vbh @ (m[1::2, None] * v_b)) ** 2
+    jp_ab = vah @ (jp[0::2, 1::2] @ v_b)  # <a|J+|b>, a in A, b in B
+    jp_ba = vbh @ (jp[1::2, 0::2] @ v_a)  # <b|J+|a>
+    s_ab = 0.5 * (np.abs(jp_ab) ** 2 + np.swapaxes(np.abs(jp_ba) ** 2, -1, -2))
+    n = len(m)
+    strengths = np.empty(H.shape[:1] + (n, n))
+    strengths[:, :na, :na] = s_aa
+    strengths[:, na:, na:] = s_bb
+    strengths[:, :na, na:] = s_ab
+    strengths[:, na:, :na] = np.swapaxes(s_ab, -1, -2)
+    return np.concatenate([e_a, e_b], axis=1), strengths
+
+
+def level_scheme(ion: Ion, batch: StevensBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Energies [K] (N, 2J+1) and dipole strengths S_ij (N, 2J+1, 2J+1) for a batch of sets.
+
+    Picks the cheapest exact route: two m-parity blocks when every q is even (one block when
+    the Hamiltonian is also persymmetric), a full eigensolve otherwise. Energies are not sorted.
+    """
+    H = ligand_field_hamiltonians(ion, batch)
+    if ion.dim >= 2 and batch.all_q_even and batch.terms:
+        return _levels_parity_blocks(ion.J, H, batch.persymmetric)
+    return _levels_full(ion.J, H)
+
+
+# --------------------------------------------------------------------------------------------
+# Van Vleck sum
+# --------------------------------------------------------------------------------------------
+def curie_and_van_vleck_terms(energies: np.ndarray, strengths: np.ndarray, kramers: bool):
+    """T-independent per-level terms of the Van Vleck sum.
+
+    Returns (levels [K] shifted so the ground level is 0, degeneracy weights g, Curie terms c,
+    Van Vleck terms v [1/K]), each (N, L). For a Kramers ion the exactly degenerate doublets are
+    merged (L = n/2, g = 2); otherwise L = n and g = 1.
+    """
+    energies = energies - energies.min(axis=1, keepdims=True)
+    gap = energies[:, None, :] - energies[:, :, None]  # E_j - E_i
+    degenerate = np.abs(gap) < DEGENERACY_TOL_K
+    curie = np.where(degenerate, strengths, 0.0).sum(axis=2)
+    safe_gap = np.where(degenerate, 1.0, gap)
+    vanvleck = np.where(degenerate, 0.0, 2.0 * strengths / safe_gap).sum(axis=2)
+    if kramers:
+        order = np.argsort(energies, axis=1, kind="stable")
+        energies, curie, vanvleck = (np.take_along_axis(a, order, 1) for a in (energies, curie, vanvleck))
+        energies = energies[:, 0::2]
+        curie = curie[:, 0::2] + curie[:, 1::2]
+        vanvleck = vanvleck[:, 0::2] + vanvleck[:, 1::2]
+        weights = np.full(energies.shape, 2.0)
+    else:
+        weights = np.ones(energies.shape)
+    return energies, weights, curie, vanvleck
+
+
+def van_vleck_chi(levels, weights, curie, vanvleck, T: np.ndarray, gJ: float) -> np.ndarray:
+    """chi(T) [emu/mol] from the per-level terms of curie_and_van_vleck_terms; shape (N, len(T))."""
+    boltz = np.exp(-levels[:, None, :] / T[None, :, None])  # (N, nT, L)
+    sums = boltz @ np.stack([weights, curie, vanvleck], axis=2)  # (N, nT, 3)
+    z = sums[..., 0]
+    num = sums[..., 1] / T[None, :] + sums[..., 2]
+    return (CURIE_FACTOR * gJ**2 / 3.0) * num / z
+
+
+def zero_field_chi(ion: Ion, batch: StevensBatch, T: np.ndarray) -> np.ndarray:
+    """Exact zero-field powder chi(T) [emu/mol per ion], shape (N, len(T)); T in kelvin."""
+    out = np.empty((batch.n_sets, T.size))
+    if ion.dim < 2 or ion.gJ == 0.0:
+        out[:] = 0.0
+        return out
+    for start in range(0, batch.n_sets, CHUNK_SETS):
+        sub = StevensBatch(batch.terms, batch.coeffs[start:start + CHUNK_SETS])
+        energies, strengths = level_scheme(ion, sub)
+        terms = curie_and_van_vleck_terms(energies, strengths, ion.kramers)
+        out[start:start + sub.n_sets] = van_vleck_chi(*terms, T, ion.gJ)
+    return out
+
+
+def susceptibility_tensor_single(ion: Ion, H: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Zero-field molar susceptibility tensor chi_ab(T) [emu/mol], shape (len(T), 3, 3), for one
+    Hamiltonian H [K] (a, b = x, y, z)."""
+    energies, vecs = np.linalg.eigh(H)
+    vh = vecs.conj().T
+    comps = [vh @ op @ vecs for op in spin_matrices(ion.J)]
+    out = np.empty((T.size, 3, 3))
+    for a in range(3):
+        for b in range(a, 3):
+            s = np.real(comps[a] * np.conj(comps[b]))
+            terms = curie_and_van_vleck_terms(energies[None], s[None], kramers=False)
+            chi_ab = van_vleck_chi(*terms, T, ion.gJ)[0] * 3.0  # undo the powder 1/3
+            out[:, a, b] = out[:, b, a] = chi_ab
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# finite field: magnetisation and the powder average of M/B
+# --------------------------------------------------------------------------------------------
+def lebedev_hemisphere(order: int = DEFAULT_LEBEDEV_ORDER) -> tuple[np.ndarray, np.ndarray]:
+    """One point of each antipodal pair of the Lebedev rule of the given order, with weights
+    normalised to sum to 1: (directions (P, 3), weights (P,))."""
+    from scipy.integrate import lebedev_rule
+
+    points, weights = lebedev_rule(order)
+    points = points.T
+    # keep z > 0, or z == 0 and y > 0, or z == y == 0 and x > 0
+    eps = 1e-12
+    keep = (points[:, 2] > eps) | ((np.abs(points[:, 2]) <= eps) & (points[:, 1] > eps)) | (
+        (np.abs(points[:, 2]) <= eps) & (np.abs(points[:, 1]) <= eps) & (points[:, 0] > 0))
+    if 2 * keep.sum() != len(weights):
+        raise RuntimeError(f"Lebedev rule of order {order} is not centrosymmetric")
+    w = weights[keep]
+    return points[keep], w / w.sum()
+
+
+def _moments_along_field(ion: Ion, H: np.ndarray, directions: np.ndarray, field_T: float):
+    """Eigenvalues [K] and <i| -gJ n.J |i> [muB] for every set and direction: (N, P, n) each."""
+    jx, jy, jz = spin_matrices(ion.J)
+    n_dot_j = np.einsum("pa,aij->pij", directions, np.stack([jx, jy, jz]))  # (P, n, n)
+    zeeman = ion.gJ * MU_B_OVER_K_B * field_T * n_dot_j
+    h_tot = H[:, None, :, :] + zeeman[None]
+    energies, vecs = np.linalg.eigh(h_tot)
+    expect = np.einsum("npri,prc,npci->npi", np.conj(vecs), n_dot_j, vecs, optimize=True).real
+    return energies, -ion.gJ * expect
+
+
+def powder_moment(ion: Ion, batch: StevensBatch, field_T: float, T: np.ndarray,
+                  lebedev_order: int = DEFAULT_LEBEDEV_ORDER) -> np.ndarray:
+    """Powder-averaged moment along the field, M [muB per ion], shape (N, len(T)), at `field_T`."""
+    directions, weights = lebedev_hemisphere(lebedev_order)
+    out = np.empty((batch.n_sets, T.size))
+    if ion.dim < 2 or ion.gJ == 0.0:
+        out[:] = 0.0
+        return out
+    chunk = max(1, CHUNK_SETS // (4 * len(weights)))
+    for start in range(0, batch.n_sets, chunk):
+        sub = StevensBatch(batch.terms, batch.coeffs[start:start + chunk])
+        H = ligand_field_hamiltonians(ion, sub, real=False) if sub.terms else np.zeros(
+            (sub.n_sets, ion.dim, ion.dim), dtype=complex)
+        energies, moments = _moments_along_field(ion, H, directions, field_T)
+        energies = energies - energies.min(axis=2, keepdims=True)
+        boltz = np.exp(-energies[:, :, None, :] / T[None, None, :, None])  # (N, P, nT, n)
+        m_dir = np.einsum("nptl,npl->npt", boltz, moments) / boltz.sum(axis=3)
+        out[start:start + sub.n_sets] = np.einsum("npt,p->nt", m_dir, weights)
+    return out
+
+
+def moment_to_chi(moment_muB: np.ndarray, field_T: float) -> np.ndarray:
+    """M/H [emu/mol] from a moment in muB per ion at a field in tesla."""
+    return moment_muB * MU_B_PER_ION_IN_EMU_PER_MOL / (field_T * OERSTED_PER_TESLA)
+
+
+def finite_field_chi(ion: Ion, batch: StevensBatch, field_T: float, T: np.ndarray,
+                     lebedev_order: int = DEFAULT_LEBEDEV_ORDER) -> np.ndarray:
+    """Orientation-averaged M/B [emu/mol per ion] at `field_T` tesla, shape (N, len(T))."""
+    return moment_to_chi(powder_moment(ion, batch, field_T, T, lebedev_order), field_T)
