@@ -6,9 +6,11 @@ Zero field: exact linear response, chi = (chi_xx + chi_yy + chi_zz)/3 from the V
     c_i = sum_{j: E_j = E_i} S_ij,      v_i = sum_{j: E_j != E_i} 2 S_ij / (E_j - E_i),
     S_ij = |<i|Jx|j>|^2 + |<i|Jy|j>|^2 + |<i|Jz|j>|^2,
 
-energies in kelvin. Levels closer than DEGENERACY_TOL_K are treated as degenerate (their pair
-enters the Curie term c_i), so Kramers doublets and E -> 0 never produce 0/0; the error of that
-choice is below tol/(2T) relative and the cancellation error above it below 1e-16 T/tol.
+energies in kelvin. Levels closer than DEGENERACY_TOL_REL x max(1 K, spectrum width) are
+degenerate (their pair enters the Curie term c_i), so Kramers doublets and E -> 0 never produce
+0/0. Pairs with small non-zero gaps (< NEAR_GAP_K) are summed exactly per temperature as
+S_ij exp(-E_i/T) (1 - exp(-x))/(x T), x = (E_j - E_i)/T, which has no cancellation; the rest
+carry an error below eps*width/NEAR_GAP_K, about 1e-10.
 c_i and v_i do not depend on T, so a temperature costs one exponential per level.
 
 Finite field B: the powder value is M/B averaged over field directions n on the sphere with a
@@ -18,6 +20,8 @@ on the field is the same for n and -n and only one point of each antipodal pair 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .constants import CURIE_FACTOR, MU_B_OVER_K_B, MU_B_PER_ION_IN_EMU_PER_MOL, OERSTED_PER_TESLA
@@ -26,8 +30,10 @@ from .ions import Ion
 from .operators import j_plus, m_values, spin_matrices
 from .parameters import StevensBatch
 
-#: energy difference [K] below which two levels count as degenerate
-DEGENERACY_TOL_K = 1e-7
+#: relative level spacing (times max(1 K, spectrum width)) below which levels count as degenerate
+DEGENERACY_TOL_REL = 1e-11
+#: level pairs closer than this [K] (but not degenerate) are summed exactly, pair by pair
+NEAR_GAP_K = 1e-2
 #: parameter sets per block (bounds memory: a block of 4096 sets x 128 T x 16 levels is 67 MB)
 CHUNK_SETS = 4096
 #: default Lebedev order (degree of exactness) for the powder average at finite field
@@ -100,19 +106,45 @@ def level_scheme(ion: Ion, batch: StevensBatch) -> tuple[np.ndarray, np.ndarray]
 # --------------------------------------------------------------------------------------------
 # Van Vleck sum
 # --------------------------------------------------------------------------------------------
-def curie_and_van_vleck_terms(energies: np.ndarray, strengths: np.ndarray, kramers: bool):
-    """T-independent per-level terms of the Van Vleck sum.
+@dataclass
+class VanVleckTerms:
+    """T-independent pieces of the Van Vleck sum for N parameter sets.
 
-    Returns (levels [K] shifted so the ground level is 0, degeneracy weights g, Curie terms c,
-    Van Vleck terms v [1/K]), each (N, L). For a Kramers ion the exactly degenerate doublets are
-    merged (L = n/2, g = 2); otherwise L = n and g = 1.
+    levels [K] (ground level 0), weights (degeneracy), curie (c_i), vanvleck (v_i [1/K]): (N, L).
+    near_set, near_energy [K], near_gap [K], near_strength: the level pairs (i, j) with a small
+    but non-zero gap E_j - E_i, whose contribution S_ij exp(-E_i/T) (1 - exp(-x))/(x T),
+    x = gap/T, is summed exactly at each temperature instead of through c_i and v_i.
+    """
+
+    levels: np.ndarray
+    weights: np.ndarray
+    curie: np.ndarray
+    vanvleck: np.ndarray
+    near_set: np.ndarray
+    near_energy: np.ndarray
+    near_gap: np.ndarray
+    near_strength: np.ndarray
+
+
+def curie_and_van_vleck_terms(energies: np.ndarray, strengths: np.ndarray, kramers: bool) -> VanVleckTerms:
+    """Split the Van Vleck sum into per-level terms that do not depend on T.
+
+    Pairs closer than DEGENERACY_TOL_REL * max(1 K, width) are degenerate (Curie term c_i);
+    pairs with gaps up to NEAR_GAP_K are kept aside and summed exactly per temperature (no
+    cancellation between nearly equal Boltzmann factors); the rest form v_i = sum 2 S_ij/(E_j - E_i).
+    For a Kramers ion the degenerate doublets are merged (L = n/2, weight 2).
     """
     energies = energies - energies.min(axis=1, keepdims=True)
-    gap = energies[:, None, :] - energies[:, :, None]  # E_j - E_i
-    degenerate = np.abs(gap) < DEGENERACY_TOL_K
+    width = np.maximum(1.0, energies.max(axis=1))[:, None, None]
+    gap = energies[:, None, :] - energies[:, :, None]  # [n, i, j] = E_j - E_i
+    degenerate = np.abs(gap) < DEGENERACY_TOL_REL * width
+    near = ~degenerate & (np.abs(gap) < NEAR_GAP_K)
+    far = ~(degenerate | near)
     curie = np.where(degenerate, strengths, 0.0).sum(axis=2)
-    safe_gap = np.where(degenerate, 1.0, gap)
-    vanvleck = np.where(degenerate, 0.0, 2.0 * strengths / safe_gap).sum(axis=2)
+    vanvleck = np.where(far, 2.0 * strengths / np.where(far, gap, 1.0), 0.0).sum(axis=2)
+    near_set, near_i, near_j = np.nonzero(near)
+    near_terms = (near_set, energies[near_set, near_i], gap[near_set, near_i, near_j],
+                  strengths[near_set, near_i, near_j])
     if kramers:
         order = np.argsort(energies, axis=1, kind="stable")
         energies, curie, vanvleck = (np.take_along_axis(a, order, 1) for a in (energies, curie, vanvleck))
@@ -122,15 +154,27 @@ def curie_and_van_vleck_terms(energies: np.ndarray, strengths: np.ndarray, krame
         weights = np.full(energies.shape, 2.0)
     else:
         weights = np.ones(energies.shape)
-    return energies, weights, curie, vanvleck
+    return VanVleckTerms(energies, weights, curie, vanvleck, *near_terms)
 
 
-def van_vleck_chi(levels, weights, curie, vanvleck, T: np.ndarray, gJ: float) -> np.ndarray:
-    """chi(T) [emu/mol] from the per-level terms of curie_and_van_vleck_terms; shape (N, len(T))."""
-    boltz = np.exp(-levels[:, None, :] / T[None, :, None])  # (N, nT, L)
-    sums = boltz @ np.stack([weights, curie, vanvleck], axis=2)  # (N, nT, 3)
+def _relative_expm1(x: np.ndarray) -> np.ndarray:
+    """(1 - exp(-x)) / x, exact to rounding for every x (1 at x = 0)."""
+    small = np.abs(x) < 1e-8
+    safe = np.where(small, 1.0, x)
+    return np.where(small, 1.0 - 0.5 * x, -np.expm1(-safe) / safe)
+
+
+def van_vleck_chi(terms: VanVleckTerms, T: np.ndarray, gJ: float) -> np.ndarray:
+    """chi(T) [emu/mol] from the terms of curie_and_van_vleck_terms; shape (N, len(T))."""
+    boltz = np.exp(-terms.levels[:, None, :] / T[None, :, None])  # (N, nT, L)
+    sums = boltz @ np.stack([terms.weights, terms.curie, terms.vanvleck], axis=2)  # (N, nT, 3)
     z = sums[..., 0]
     num = sums[..., 1] / T[None, :] + sums[..., 2]
+    if terms.near_set.size:
+        x = terms.near_gap[:, None] / T[None, :]
+        pair = (terms.near_strength[:, None] * np.exp(-terms.near_energy[:, None] / T[None, :])
+                * _relative_expm1(x) / T[None, :])
+        np.add.at(num, terms.near_set, pair)
     return (CURIE_FACTOR * gJ**2 / 3.0) * num / z
 
 
@@ -144,7 +188,7 @@ def zero_field_chi(ion: Ion, batch: StevensBatch, T: np.ndarray) -> np.ndarray:
         sub = StevensBatch(batch.terms, batch.coeffs[start:start + CHUNK_SETS])
         energies, strengths = level_scheme(ion, sub)
         terms = curie_and_van_vleck_terms(energies, strengths, ion.kramers)
-        out[start:start + sub.n_sets] = van_vleck_chi(*terms, T, ion.gJ)
+        out[start:start + sub.n_sets] = van_vleck_chi(terms, T, ion.gJ)
     return out
 
 
@@ -159,7 +203,7 @@ def susceptibility_tensor_single(ion: Ion, H: np.ndarray, T: np.ndarray) -> np.n
         for b in range(a, 3):
             s = np.real(comps[a] * np.conj(comps[b]))
             terms = curie_and_van_vleck_terms(energies[None], s[None], kramers=False)
-            chi_ab = van_vleck_chi(*terms, T, ion.gJ)[0] * 3.0  # undo the powder 1/3
+            chi_ab = van_vleck_chi(terms, T, ion.gJ)[0] * 3.0  # undo the powder 1/3
             out[:, a, b] = out[:, b, a] = chi_ab
     return out
 
