@@ -61,3 +61,24 @@ def test_crystal_field_magnetisation_broadcasts():
     assert np.all(np.diff(grid, axis=0) > 0) and np.all(np.diff(grid, axis=1) < 0)
     chi_from_m = cf.magnetization(1.0, 10.0) * 5585.0 / 1e4
     assert chi_from_m == pytest.approx(cf.susceptibility([10.0], field=1.0)[0], rel=1e-3)
+
+
+def test_half_sphere_equals_the_full_lebedev_rule():
+    # time reversal: the moment's projection on the field is the same for n and -n
+    from scipy.integrate import lebedev_rule
+
+    from ligandml.hamiltonian import ligand_field_hamiltonians
+    from ligandml.parameters import to_stevens_batch
+    from ligandml.susceptibility import _moments_along_field
+
+    ion = ligandml.ion("Er3+")
+    batch = to_stevens_batch(KERSE2_MEV, "meV")
+    points, weights = lebedev_rule(23)
+    H = ligand_field_hamiltonians(ion, batch, real=False)
+    T = np.array([2.0, 20.0])
+    energies, moments = _moments_along_field(ion, H, points.T, 3.0)
+    boltz = np.exp(-(energies - energies.min(axis=2, keepdims=True))[:, :, None, :] / T[None, None, :, None])
+    per_direction = np.einsum("nptl,npl->npt", boltz, moments) / boltz.sum(axis=3)
+    full_sphere = np.einsum("npt,p->nt", per_direction, weights / weights.sum())
+    half = ligandml.powder_magnetization(ion, batch, [3.0], T)[:, 0, :]
+    np.testing.assert_allclose(half, full_sphere, rtol=1e-12)

@@ -235,7 +235,7 @@ def _moments_along_field(ion: Ion, H: np.ndarray, directions: np.ndarray, field_
     zeeman = ion.gJ * MU_B_OVER_K_B * field_T * n_dot_j
     h_tot = H[:, None, :, :] + zeeman[None]
     energies, vecs = np.linalg.eigh(h_tot)
-    expect = np.einsum("npri,prc,npci->npi", np.conj(vecs), n_dot_j, vecs, optimize=True).real
+    expect = (np.conj(vecs) * (n_dot_j[None] @ vecs)).real.sum(axis=-2)  # <i|n.J|i>
     return energies, -ion.gJ * expect
 
 
