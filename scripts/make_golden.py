@@ -1,0 +1,170 @@
+"""Write the golden vectors under tests/golden/ from the NumPy reference.
+
+Every backend is checked against these files: the Python parity tests (tests/test_golden.py)
+for each backend present, and Julia's own test suite (julia/test/runtests.jl), which parses
+them with the standard library only. Rerunning this script rewrites the files byte for byte
+(tests/test_golden.py regenerates them into a temporary folder and compares bytes).
+
+Format (plain text): '#' lines are comments; a block starts with '@ name rows cols' and is
+followed by `rows` lines of `cols` whitespace-separated numbers, printed with 17 significant
+digits (exact round trip of a double).
+
+Files:
+  constants.txt        the physical constants both backends compute (CODATA via scipy)
+  stevens_J*.txt       Stevens operators O_k^q for J = 4, 9/2, 15/2, every k = 1..6 and q = -k..k:
+                       block O_k_q holds Re(O) for q >= 0 (a real matrix) and Im(O) for q < 0 (a
+                       purely imaginary matrix); the other part is zero
+  levels_chi_*.txt     ion, Stevens terms (k, q) and coefficients [K] of a few sets, the sorted
+                       energies [K] and the exact zero-field powder chi(T) [emu/mol]
+  moment_KErSe2_1T.txt KErSe2 (published parameters, meV -> K): zero-field chi, and at 1 T the
+                       Lebedev hemisphere used, the powder moment [muB/Er] and M/B [emu/mol]
+
+Usage: python scripts/make_golden.py [OUTPUT_DIR]   (default: tests/golden next to this script)
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ligandml import constants
+from ligandml.ions import ion as make_ion
+from ligandml.operators import K_MAX, stevens_operator
+from ligandml.parameters import StevensBatch, to_stevens_batch
+from ligandml.susceptibility import (finite_field_chi, lebedev_hemisphere, level_scheme, powder_moment,
+                                     zero_field_chi)
+
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "tests" / "golden"
+#: seed of the random coefficients (fixed: the files must regenerate identically)
+SEED = 20261122
+#: temperatures [K] of the zero-field curves
+T_GOLDEN = np.geomspace(1.5, 300.0, 24)
+#: J values of the Stevens-operator files, with their file tags
+STEVENS_J = ((4.0, "J4"), (4.5, "J9_2"), (7.5, "J15_2"))
+#: KErSe2, Scheie et al., PRB 101, 144432 (2020), Stevens coefficients in meV
+KERSE2_MEV = {"B20": -2.772780224706159e-2, "B40": -3.986791337847824e-4,
+              "B43": -1.4164750780259892e-2, "B60": 3.152118222727135e-6,
+              "B63": -7.615963268822789e-6, "B66": 3.2752689577855864e-5}
+KERSE2_FIELD_T = 1.0
+KERSE2_LEBEDEV_ORDER = 23
+KERSE2_T = np.geomspace(2.0, 300.0, 20)
+
+
+def _fmt(x: float) -> str:
+    return format(float(x), ".17g")
+
+
+def _block(name: str, values) -> str:
+    arr = np.atleast_2d(np.asarray(values, dtype=float))
+    lines = [f"@ {name} {arr.shape[0]} {arr.shape[1]}"]
+    lines += [" ".join(_fmt(v) for v in row) for row in arr]
+    return "\n".join(lines) + "\n"
+
+
+def _write(path: Path, comments: list[str], blocks: list[str]) -> None:
+    text = "".join(f"# {c}\n" for c in comments) + "".join(blocks)
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def _terms_block(batch: StevensBatch) -> str:
+    return _block("terms", np.array(batch.terms, dtype=float).reshape(-1, 2))
+
+
+def write_constants(out: Path) -> None:
+    names = ("MU_B_OVER_K_B", "CURIE_FACTOR", "MU_B_PER_ION_IN_EMU_PER_MOL", "KELVIN_PER_MEV")
+    blocks = [_block(n, getattr(constants, n)) for n in names]
+    _write(out / "constants.txt", ["physical constants from ligandml.constants (CODATA via scipy)"], blocks)
+
+
+def write_stevens(out: Path) -> None:
+    for J, tag in STEVENS_J:
+        blocks = [_block("J", J)]
+        for k in range(1, K_MAX + 1):
+            for q in range(-k, k + 1):
+                op = stevens_operator(J, k, q)
+                part = op.real if q >= 0 else op.imag
+                blocks.append(_block(f"O_{k}_{q}", part))
+        _write(out / f"stevens_{tag}.txt",
+               [f"Stevens operators O_k^q (Hutchings), J = {J}, basis m = J, J-1, ..., -J",
+                "block O_k_q: Re(O) for q >= 0, Im(O) for q < 0 (the other part is zero)"], blocks)
+
+
+def _random_batch(rng, terms, n_sets: int, scale_by_rank: dict[int, float]) -> StevensBatch:
+    coeffs = np.stack([rng.uniform(-1.0, 1.0, n_sets) * scale_by_rank[k] for k, _ in terms], axis=1)
+    return StevensBatch(tuple(terms), np.ascontiguousarray(coeffs))
+
+
+def golden_cases() -> list[tuple[str, str, StevensBatch]]:
+    """(file tag, ion name, batch) of the zero-field golden cases; five have q < 0 terms."""
+    rng = np.random.default_rng(SEED)
+    scale = {2: 1.0, 4: 0.01, 6: 1e-4}
+    all_even_k = [(k, q) for k in (2, 4, 6) for q in range(-k, k + 1)]
+    cases = [
+        ("er_even_q_negative", "Er3+", _random_batch(
+            rng, [(2, -2), (2, 0), (4, -2), (4, 0), (4, 4), (6, -6)], 3, scale)),
+        ("er_odd_q", "Er3+", _random_batch(rng, [(2, 0), (2, 2), (4, -3), (4, 3), (6, -3)], 3, scale)),
+        ("tb_full", "Tb3+", _random_batch(rng, [(2, -1), (2, 0), (4, -4), (4, 0), (6, -5)], 3, scale)),
+        ("ho_blocks", "Ho3+", _random_batch(rng, [(2, -2), (2, 0), (4, 0), (4, 4), (6, -4), (6, 6)], 3, scale)),
+        ("dy_all_even_k", "Dy3+", _random_batch(rng, all_even_k, 2, scale)),
+        ("ce_sine_terms", "Ce3+", _random_batch(rng, [(2, -1), (2, 0), (4, -3)], 2, scale)),
+        ("tm_real_blocks", "Tm3+", _random_batch(rng, [(2, 0), (2, 2), (4, 0), (4, 4), (6, 6)], 2, scale)),
+        ("yb_persymmetric", "Yb3+", _random_batch(rng, [(2, 0), (4, 0), (4, 4), (6, 0), (6, 4)], 2, scale)),
+        ("er_DE_test_curves", "Er3+", to_stevens_batch({"D": [-6.0, 3.0, -4.0, -6.0], "E": [0.5, 1.0, 0.3, 0.0]})),
+    ]
+    return cases
+
+
+def write_levels_chi(out: Path) -> None:
+    for tag, name, batch in golden_cases():
+        ion = make_ion(name)
+        energies, _ = level_scheme(ion, batch)
+        chi = zero_field_chi(ion, batch, T_GOLDEN)
+        blocks = [_block("J", ion.J), _block("gJ", ion.gJ), _terms_block(batch),
+                  _block("coeffs", batch.coeffs), _block("T", T_GOLDEN),
+                  _block("energies", np.sort(energies, axis=1)), _block("chi", chi)]
+        _write(out / f"levels_chi_{tag}.txt",
+               [f"{name}: {batch.n_sets} sets, Stevens terms (k q) and coefficients [K] (one row per set)",
+                "energies [K] sorted per set; chi = exact zero-field powder chi(T) [emu/mol per ion]"], blocks)
+
+
+def write_kerse2(out: Path) -> None:
+    ion = make_ion("Er3+")
+    batch = to_stevens_batch(KERSE2_MEV, unit="meV")
+    directions, weights = lebedev_hemisphere(KERSE2_LEBEDEV_ORDER)
+    moment = powder_moment(ion, batch, KERSE2_FIELD_T, KERSE2_T, KERSE2_LEBEDEV_ORDER)
+    chi_field = finite_field_chi(ion, batch, KERSE2_FIELD_T, KERSE2_T, KERSE2_LEBEDEV_ORDER)
+    energies, _ = level_scheme(ion, batch)
+    blocks = [_block("J", ion.J), _block("gJ", ion.gJ), _terms_block(batch), _block("coeffs", batch.coeffs),
+              _block("T", KERSE2_T), _block("energies", np.sort(energies, axis=1)),
+              _block("chi_zero_field", zero_field_chi(ion, batch, KERSE2_T)),
+              _block("field_T", KERSE2_FIELD_T), _block("lebedev_order", KERSE2_LEBEDEV_ORDER),
+              _block("directions", directions), _block("weights", weights[None, :]),
+              _block("moment", moment), _block("chi_field", chi_field)]
+    _write(out / "moment_KErSe2_1T.txt",
+           ["KErSe2 (Er3+), Scheie et al. PRB 101, 144432 (2020): coefficients converted meV -> K",
+            "directions/weights: Lebedev hemisphere (scipy.integrate.lebedev_rule) used by both backends",
+            "moment [muB/Er] and chi_field = M/B [emu/mol] at field_T; chi_zero_field [emu/mol]"], blocks)
+
+
+def write_golden(out_dir: Path | str = DEFAULT_DIR) -> list[Path]:
+    """Write every golden file into `out_dir` (created if needed); return the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_constants(out)
+    write_stevens(out)
+    write_levels_chi(out)
+    write_kerse2(out)
+    return sorted(out.glob("*.txt"))
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    paths = write_golden(argv[0] if argv else DEFAULT_DIR)
+    for p in paths:
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
