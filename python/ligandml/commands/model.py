@@ -1,0 +1,113 @@
+"""`ligandml train | predict | demo`: train a VAE-INN, analyse a measured curve, run the demo."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    """Register `train`, `predict` and `demo`."""
+    t = sub.add_parser("train", help="train a VAE-INN (or conditional INN) model on a dataset")
+    t.add_argument("--data", required=True, help="dataset store written by `ligandml dataset generate`")
+    t.add_argument("--out", required=True, help="model folder to write")
+    t.add_argument("--config", default=None, help="train.toml with [model] and [training] tables")
+    t.add_argument("--kind", choices=("faithful", "cinn"), default=None,
+                   help="faithful: VAE (latent 3) + Ardizzone INN; cinn: conditional INN on the curve")
+    t.add_argument("--epochs", type=int, default=None, help="epochs for every training phase")
+    t.add_argument("--time-limit", type=float, default=None, help="seconds per training phase")
+    t.add_argument("--seed", type=int, default=None, help="random seed")
+    t.add_argument("--max-curves", type=int, default=0, help="train on a random subset of this many curves")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=run_train)
+
+    p = sub.add_parser("predict", help="posterior of the parameters for a measured chi(T) curve")
+    p.add_argument("curve", help="CSV or whitespace-separated file with columns T and chi (or chiT)")
+    p.add_argument("--quantity", choices=("chi", "chiT"), default="chi",
+                   help="what the second column holds: chi [emu/mol] or chi*T [emu K/mol]")
+    p.add_argument("--ions-per-formula", type=float, default=1.0,
+                   help="magnetic ions per formula unit (the molar values are divided by it)")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--n-samples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", default="ligandml-report", help="folder for PNG, samples.csv, summary.md")
+    p.set_defaults(func=run_predict)
+
+    d = sub.add_parser("demo", help="the whole path on the three benchmark curves with the shipped model")
+    d.add_argument("--out", default="ligandml-demo", help="report folder")
+    d.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    d.add_argument("--n-samples", type=int, default=1000)
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=run_demo)
+
+
+def run_train(args) -> int:
+    import torch
+
+    from ..model import ModelConfig
+    from ..training import TrainConfig, read_train_toml, train_from_dataset
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model_d, train_d = read_train_toml(args.config) if args.config else ({}, {})
+    if args.kind:
+        model_d["kind"] = args.kind
+    if args.epochs is not None:
+        train_d.update(vae_epochs=args.epochs, inn_epochs=args.epochs, flow_epochs=args.epochs)
+    if args.time_limit is not None:
+        train_d["time_limit_s"] = args.time_limit
+    if args.seed is not None:
+        train_d["seed"] = args.seed
+    model = train_from_dataset(args.data, args.out, model_config=ModelConfig.from_dict(model_d),
+                               train_config=TrainConfig.from_dict(train_d), progress=not args.quiet,
+                               device=args.device, max_curves=args.max_curves)
+    m = model.metrics
+    print(f"trained a {model.config.kind} model in {m['train_seconds']:.0f} s on {m['n_train']} curves; "
+          f"wrote {args.out} (model.json, weights.safetensors, history.csv, losses.png)")
+    return 0
+
+
+def read_curve(path, quantity: str = "chi"):
+    """(T, values) from a CSV or whitespace-separated file with a T column and a chi/chiT column
+    (named or, without a header, the first two columns)."""
+    import pandas as pd
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no curve file {path}")
+    sep = "," if path.read_text().splitlines()[0].count(",") else r"\s+"
+    df = pd.read_csv(path, sep=sep, comment="#", engine="python")
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    if "t" in cols:
+        T_col = cols["t"]
+        want = quantity.lower()
+        val_col = cols.get(want) or next((c for k, c in cols.items() if k != "t"), None)
+    else:  # no header: the first row were numbers
+        df = pd.read_csv(path, sep=sep, comment="#", header=None, engine="python")
+        if df.shape[1] < 2:
+            raise ValueError(f"{path}: need two columns, T and {quantity}")
+        T_col, val_col = df.columns[0], df.columns[1]
+    if val_col is None:
+        raise ValueError(f"{path}: no {quantity} column next to T")
+    return (pd.to_numeric(df[T_col], errors="coerce").to_numpy(),
+            pd.to_numeric(df[val_col], errors="coerce").to_numpy())
+
+
+def run_predict(args) -> int:
+    from ..demo import write_report
+    from ..model import load_model
+    T, values = read_curve(args.curve, args.quantity)
+    model = load_model(args.model)
+    post = model.predict(T, values, n_samples=args.n_samples, seed=args.seed, quantity=args.quantity,
+                         ions_per_formula=args.ions_per_formula)
+    out = write_report(post, args.report, name=Path(args.curve).name)
+    print((out / "summary.md").read_text())
+    print(f"wrote {out}/posterior.png, samples.csv, summary.md")
+    return 0
+
+
+def run_demo(args) -> int:
+    from ..demo import run_demo as demo
+    from ..model import load_model
+    table = demo(args.out, load_model(args.model), n_samples=args.n_samples, seed=args.seed)
+    print(table.to_string(index=False))
+    print(f"wrote {args.out}/summary.md and a report per curve under {args.out}/")
+    return 0

@@ -1,0 +1,360 @@
+"""The VAE-INN model container: configuration, preprocessing, save/load and predict.
+
+A model is a folder holding
+    weights.safetensors   every tensor (network weights, normalisation statistics, and the latents +
+                          parameters of a subsample of training curves for the "VAE plot")
+    model.json            architecture and training configuration, the ion, temperature grid and
+                          field, the dataset configuration and normaliser, training metrics and the
+                          package version
+    history.csv, losses.png   validation/training losses per epoch (written by training)
+Loading reads the JSON and the safetensors file only: no code is executed.
+
+Two kinds share the container (ModelConfig.kind):
+  "faithful"  VAE (MLP, latent 3) on the globally min-max normalised curve, then an INN between
+              the parameters and [latent, auxiliary z] trained with the losses of Ardizzone et al.
+  "cinn"      a conditional INN (FrEIA AllInOneBlocks) from N(0, I) to the parameters, conditioned on
+              an embedding of the whole curve standardised per temperature, trained by maximum
+              likelihood.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .inn import ConditionalFlow, LatentINN
+from .vae import VAE
+
+from .normalization import OutOfDistributionWarning
+
+#: where the model shipped with the package lives
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
+WEIGHTS_FILE, CONFIG_FILE = "weights.safetensors", "model.json"
+FORMAT_VERSION = 1
+#: the columns of a dataset's parameter table that are not model parameters
+NON_PARAMETER_COLUMNS = ("set_index",)
+NUISANCE_COLUMNS = ("chi_dia", "s_m")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture and preprocessing of a VAE-INN model (every field is saved with the model)."""
+    kind: str = "faithful"                 # "faithful" (VAE + Ardizzone INN) or "cinn"
+    preprocessing: str = ""                # "minmax" | "standard" | "log_standard"; "" = kind's default
+    # VAE (faithful)
+    latent: int = 3
+    vae_hidden: tuple = (256, 128)
+    beta: float = 1e-4                     # KL weight against the summed squared error
+    # latent INN (faithful)
+    n_z: int = 3
+    inn_width: int = 8
+    inn_blocks: int = 6
+    inn_hidden: int = 128
+    lambda_fit: float = 3.0
+    lambda_latent: float = 300.0
+    lambda_rev: float = 400.0
+    mmd_widths: tuple = (0.2, 0.5, 0.9, 1.3)
+    pad_noise: float = 1e-3
+    y_noise: float = 1e-3
+    # conditional flow (cinn)
+    n_cond: int = 32
+    embed_hidden: tuple = (256, 256)
+    flow_blocks: int = 8
+    flow_hidden: int = 128
+    clamp: float = 2.0
+    # VAE-plot reference: how many training curves keep their latents + parameters
+    n_reference: int = 20000
+
+    def __post_init__(self):
+        if self.kind not in ("faithful", "cinn"):
+            raise ValueError(f"ModelConfig.kind must be 'faithful' or 'cinn', got {self.kind!r}")
+        if not self.preprocessing:
+            self.preprocessing = "minmax" if self.kind == "faithful" else "standard"
+        if self.preprocessing not in ("minmax", "standard", "log_standard"):
+            raise ValueError(f"unknown preprocessing {self.preprocessing!r}")
+        for name in ("vae_hidden", "mmd_widths", "embed_hidden"):
+            setattr(self, name, tuple(getattr(self, name)))
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown ModelConfig keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+# ----------------------------------------------------------------------------- networks
+class VAEINNNet(torch.nn.Module):
+    """All tensors of a model: networks plus normalisation buffers and the VAE-plot reference."""
+
+    def __init__(self, config: ModelConfig, n_T: int, n_x: int):
+        super().__init__()
+        self.config = config
+        c = config
+        if c.kind == "faithful":
+            self.vae = VAE(n_T, c.latent, c.vae_hidden)
+            self.inn = LatentINN(n_x, c.latent, c.n_z, c.inn_width, c.inn_blocks, c.inn_hidden, c.clamp)
+            n_latent = c.latent
+        else:
+            self.flow = ConditionalFlow(n_x, n_T, c.n_cond, c.embed_hidden, c.flow_blocks, c.flow_hidden,
+                                        c.clamp)
+            n_latent = c.n_cond
+        # preprocessing: features = (g(curve) - shift) / scale, per temperature (or global)
+        self.register_buffer("feat_shift", torch.zeros(n_T))
+        self.register_buffer("feat_scale", torch.ones(n_T))
+        # per-temperature range of the training features (for the out-of-distribution check)
+        self.register_buffer("feat_lo", torch.zeros(n_T))
+        self.register_buffer("feat_hi", torch.ones(n_T))
+        self.register_buffer("x_mean", torch.zeros(n_x))
+        self.register_buffer("x_std", torch.ones(n_x))
+        self.register_buffer("y_mean", torch.zeros(n_latent))
+        self.register_buffer("y_std", torch.ones(n_latent))
+        self.register_buffer("ref_latent", torch.zeros(0, n_latent))
+        self.register_buffer("ref_params", torch.zeros(0, n_x))
+
+    def features(self, curves: torch.Tensor) -> torch.Tensor:
+        """Preprocess curves (batch, n_T) in the model's quantity into network inputs."""
+        if self.config.preprocessing == "log_standard":
+            curves = torch.log(curves.clamp_min(1e-8))
+        return (curves - self.feat_shift) / self.feat_scale
+
+    def latent(self, features: torch.Tensor) -> torch.Tensor:
+        """Standardised latent point(s): VAE mean (faithful) or curve embedding (cinn)."""
+        if self.config.kind == "faithful":
+            raw = self.vae.encode(features)[0]
+        else:
+            raw = self.flow.embed(features)
+        return (raw - self.y_mean) / self.y_std
+
+    def sample_x(self, latent: torch.Tensor, n: int, generator=None) -> torch.Tensor:
+        """n standardised parameter samples for one standardised latent point."""
+        if self.config.kind == "faithful":
+            return self.inn.sample(latent, n, generator)
+        return self.flow.sample(latent * self.y_std + self.y_mean, n, generator)
+
+
+# ----------------------------------------------------------------------------- input handling
+def prepare_curve(T, chi, T_model, quantity: str = "chi", ions_per_formula: float = 1.0,
+                  min_overlap: float = 0.9, min_points: int = 8) -> tuple[np.ndarray, dict]:
+    """Put a measured curve on the model's temperature grid.
+
+    T [K] and chi (emu/mol per formula unit; emu K/mol if quantity="chiT") are 1-D arrays of equal
+    length. Returns (chi per ion on T_model [emu/mol], info dict). T must be strictly monotonic
+    (decreasing is reversed); NaN/inf, non-positive T, fewer than min_points points, or less than
+    min_overlap of the model grid inside the measured range raise ValueError. Model temperatures
+    inside the measured range are interpolated (linear in log T on chi*T); the few outside it
+    (at most 1 - min_overlap) are extrapolated from the nearest measured end, with a warning.
+    """
+    T = np.asarray(T, dtype=float).ravel()
+    chi = np.asarray(chi, dtype=float).ravel()
+    if T.shape != chi.shape:
+        raise ValueError(f"T and chi must have the same length, got {T.size} and {chi.size}")
+    if quantity not in ("chi", "chiT"):
+        raise ValueError(f"quantity must be 'chi' or 'chiT', got {quantity!r}")
+    if not np.all(np.isfinite(T)) or not np.all(np.isfinite(chi)):
+        raise ValueError("the input curve contains NaN or inf (in T or chi); remove those points")
+    if T.size < min_points:
+        raise ValueError(f"the input curve has {T.size} points; at least {min_points} are needed")
+    if np.any(T <= 0):
+        raise ValueError("temperatures must be > 0 K")
+    if not float(ions_per_formula) > 0:
+        raise ValueError(f"ions_per_formula must be > 0, got {ions_per_formula}")
+    dT = np.diff(T)
+    if np.all(dT < 0):
+        T, chi = T[::-1], chi[::-1]
+    elif not np.all(dT > 0):
+        raise ValueError("temperatures must be strictly monotonic (sorted, without repeats); "
+                         "sort the curve or average repeated points first")
+    chiT = (chi if quantity == "chiT" else chi * T) / float(ions_per_formula)
+    T_model = np.asarray(T_model, dtype=float)
+    inside = (T_model >= T[0] * (1 - 1e-9)) & (T_model <= T[-1] * (1 + 1e-9))
+    overlap = inside.mean()
+    if overlap < min_overlap:
+        raise ValueError(
+            f"the measured range {T[0]:.3g}-{T[-1]:.3g} K covers only {overlap:.0%} of the model grid "
+            f"({T_model[0]:.3g}-{T_model[-1]:.3g} K); at least {min_overlap:.0%} is needed")
+    logT = np.log(T)
+    chiT_model = np.interp(np.log(T_model), logT, chiT)
+    if not inside.all():
+        warnings.warn(f"{(~inside).sum()} of {T_model.size} model temperatures lie outside the measured "
+                      f"range {T[0]:.3g}-{T[-1]:.3g} K and were extrapolated (constant chi*T)",
+                      UserWarning, stacklevel=3)
+    return chiT_model / T_model, {"overlap": float(overlap), "n_extrapolated": int((~inside).sum())}
+
+
+# ----------------------------------------------------------------------------- the model
+class VAEINNModel:
+    """A trained VAE-INN (or conditional INN): predict(T, chi) -> Posterior. See module docstring."""
+
+    def __init__(self, net: VAEINNNet, *, T, ion: str, field, quantity: str, param_names,
+                 dataset_config: dict | None = None, dataset_normalizer: dict | None = None,
+                 train_config: dict | None = None, metrics: dict | None = None,
+                 ood_warn: float = 0.05, ood_fail: float = 5.0):
+        self.net = net.eval()
+        self.config = net.config
+        self.T = np.asarray(T, dtype=float)
+        self.ion_name, self.field, self.quantity = ion, field, quantity
+        self.param_names = list(param_names)
+        self.dataset_config = dataset_config or {}
+        self.dataset_normalizer = dataset_normalizer or {}
+        self.train_config = train_config or {}
+        self.metrics = metrics or {}
+        self.ood_warn, self.ood_fail = float(ood_warn), float(ood_fail)
+
+    @property
+    def ion(self):
+        from .ions import ion as make_ion
+        return make_ion(self.ion_name)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    # -- preprocessing -------------------------------------------------------------------------
+    def curves_to_model_quantity(self, chi: np.ndarray) -> np.ndarray:
+        """chi [emu/mol] on the model grid -> the quantity the model was trained on."""
+        return chi * self.T if self.quantity == "chiT" else chi
+
+    def _features(self, chi_grid: np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(self.curves_to_model_quantity(np.atleast_2d(chi_grid)), dtype=torch.float32,
+                            device=self.device)
+        with torch.no_grad():
+            return self.net.features(x)
+
+    def check_distribution(self, features: torch.Tensor) -> float:
+        """Compare a preprocessed curve with the per-temperature range [lo, hi] of the training
+        curves. Returns the excess: the largest distance outside the range, in units of the range
+        width (0 inside). Warns (OutOfDistributionWarning) above ood_warn, raises ValueError above
+        ood_fail (e.g. wrong units)."""
+        f = features.detach()
+        lo, hi = self.net.feat_lo, self.net.feat_hi
+        width = (hi - lo).clamp_min(1e-12)
+        excess = float(torch.clamp(torch.maximum(lo - f, f - hi) / width, min=0).max())
+        if excess > self.ood_fail:
+            raise ValueError(
+                f"the input curve is far outside the training distribution ({excess:.3g} range widths "
+                "beyond it at some temperature); check units (emu/mol per ion; chi or chiT?), "
+                "ions_per_formula and the ion")
+        if excess > self.ood_warn:
+            warnings.warn(f"the input curve lies outside the training distribution ({excess:.3g} range "
+                          "widths beyond it at some temperature); treat the posterior with caution",
+                          OutOfDistributionWarning, stacklevel=3)
+        return excess
+
+    # -- inference -------------------------------------------------------------------------------
+    def encode(self, chi_grid) -> np.ndarray:
+        """Standardised latent points (n, n_latent) of curves chi [emu/mol per ion] on the model grid."""
+        with torch.no_grad():
+            return self.net.latent(self._features(chi_grid)).cpu().numpy()
+
+    def sample_parameters(self, latent, n_samples: int, seed=None) -> pd.DataFrame:
+        """n_samples parameter sets (physical units: K, emu/mol, 1) for one latent point."""
+        gen = None
+        if seed is not None:
+            gen = torch.Generator(device=self.device).manual_seed(int(seed))
+        lat = torch.as_tensor(np.asarray(latent, dtype=np.float32), device=self.device)
+        with torch.no_grad():
+            x = self.net.sample_x(lat, int(n_samples), gen) * self.net.x_std + self.net.x_mean
+        return pd.DataFrame(x.cpu().numpy().astype(float), columns=self.param_names)
+
+    def predict(self, T, chi, n_samples: int = 1000, seed=None, quantity: str = "chi",
+                ions_per_formula: float = 1.0):
+        """Posterior of the parameters for one measured curve.
+
+        T [K]; chi [emu/mol per formula unit] (quantity="chi") or chi*T [emu K/mol]
+        (quantity="chiT"); ions_per_formula divides the molar values to per-ion values. The curve is
+        interpolated onto the model grid (see prepare_curve). Returns a Posterior with n_samples
+        samples (D, E [K] and the nuisance chi_dia [emu/mol], s_m when the model has them).
+        """
+        if int(n_samples) < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        chi_grid, info = prepare_curve(T, chi, self.T, quantity, ions_per_formula)
+        feats = self._features(chi_grid)
+        excess = self.check_distribution(feats)
+        with torch.no_grad():
+            latent = self.net.latent(feats)[0]
+        samples = self.sample_parameters(latent.cpu().numpy(), n_samples, seed)
+        from .posterior import Posterior
+        return Posterior(samples=samples, latent=latent.cpu().numpy(), T=self.T.copy(), chi_input=chi_grid,
+                         ion=self.ion, field=self.field, model=self,
+                         info={**info, "ood_excess": excess, "n_samples": int(n_samples)})
+
+    def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """(latents (n, n_latent), parameters DataFrame) of the stored training-curve subsample."""
+        return (self.net.ref_latent.cpu().numpy(),
+                pd.DataFrame(self.net.ref_params.cpu().numpy().astype(float), columns=self.param_names))
+
+    # -- files -----------------------------------------------------------------------------------
+    def description(self) -> dict:
+        from . import __version__
+        return {"format_version": FORMAT_VERSION, "package_version": __version__,
+                "model_config": self.config.to_dict(), "train_config": self.train_config,
+                "ion": self.ion_name, "field": self.field, "quantity": self.quantity,
+                "T": self.T.tolist(), "param_names": self.param_names,
+                "dataset_config": self.dataset_config, "dataset_normalizer": self.dataset_normalizer,
+                "metrics": self.metrics, "ood_warn": self.ood_warn, "ood_fail": self.ood_fail}
+
+    def save(self, path) -> Path:
+        """Write weights.safetensors and model.json into the folder `path` (created)."""
+        from safetensors.torch import save_file
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+        save_file(state, str(path / WEIGHTS_FILE))
+        (path / CONFIG_FILE).write_text(json.dumps(_jsonable(self.description()), indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path=None, device=None) -> "VAEINNModel":
+        """Load a model folder (None: the default model shipped in the package). Reads JSON and
+        safetensors only; never executes code."""
+        from safetensors.torch import load_file
+        path = DEFAULT_MODEL_DIR if path is None else Path(path)
+        cfg_file, w_file = path / CONFIG_FILE, path / WEIGHTS_FILE
+        if not cfg_file.is_file() or not w_file.is_file():
+            raise FileNotFoundError(f"{path} is not a ligandml model folder (needs {CONFIG_FILE} and "
+                                    f"{WEIGHTS_FILE})")
+        d = json.loads(cfg_file.read_text())
+        if d.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{cfg_file}: unsupported model format {d.get('format_version')}")
+        config = ModelConfig.from_dict(d["model_config"])
+        state = load_file(str(w_file))
+        net = VAEINNNet(config, len(d["T"]), len(d["param_names"]))
+        # the reference buffers are sized by the file
+        net.ref_latent = state["ref_latent"].clone()
+        net.ref_params = state["ref_params"].clone()
+        net.load_state_dict(state, strict=True)
+        dev = torch.device(device) if device is not None else torch.device("cpu")
+        return cls(net.to(dev), T=d["T"], ion=d["ion"], field=d["field"], quantity=d["quantity"],
+                   param_names=d["param_names"], dataset_config=d.get("dataset_config"),
+                   dataset_normalizer=d.get("dataset_normalizer"), train_config=d.get("train_config"),
+                   metrics=d.get("metrics"), ood_warn=d.get("ood_warn", 0.05),
+                   ood_fail=d.get("ood_fail", 5.0))
+
+
+def _jsonable(obj):
+    """Recursively convert numpy/tuple values for json.dumps."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.floating, np.integer, np.bool_)):
+        return obj.item()
+    return obj
+
+
+def load_model(path=None, device=None) -> VAEINNModel:
+    """Load a trained model folder; path=None loads the default model shipped with ligandml
+    (Er3+, D and E, zero field, sigma_dia = 0.002 emu/mol). Never executes code from the files."""
+    return VAEINNModel.load(path, device)

@@ -1,0 +1,352 @@
+"""Training of VAE-INN models: VAE first, then the INN on the VAE's latents (faithful), or the
+conditional flow (cinn). Fixed seeds, early stopping, per-epoch losses saved as CSV and PNG.
+
+train_model(curves, params, T, split, ...) works on arrays; train_from_dataset(path, out, ...)
+reads a dataset written by ligandml.dataset and saves the model folder.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .inn import ardizzone_losses
+from .model import NON_PARAMETER_COLUMNS, NUISANCE_COLUMNS, ModelConfig, VAEINNModel, VAEINNNet
+from .vae import vae_loss
+
+
+@dataclass
+class TrainConfig:
+    """Training hyperparameters (saved with the model)."""
+    seed: int = 0
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    vae_epochs: int = 20
+    inn_epochs: int = 20
+    flow_epochs: int = 20
+    patience: int = 4                      # epochs without validation improvement before stopping
+    samples_per_epoch: int = 0             # 0: the whole training split each epoch
+    n_validation: int = 20000              # validation curves (from the dataset's test split)
+    time_limit_s: float = 0.0              # per training phase; 0 = none
+    lr_final_factor: float = 0.02          # cosine decay to lr * this over the epochs
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        if set(d) - known:
+            raise ValueError(f"unknown TrainConfig keys: {sorted(set(d) - known)}")
+        return cls(**d)
+
+
+def read_train_toml(path) -> tuple[dict, dict]:
+    """Read a train.toml with optional [model] and [training] tables -> (model dict, training dict)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib
+    with open(path, "rb") as fh:
+        d = tomllib.load(fh)
+    unknown = set(d) - {"model", "training"}
+    if unknown:
+        raise ValueError(f"{path}: unknown tables {sorted(unknown)} (expected [model], [training])")
+    return d.get("model", {}), d.get("training", {})
+
+
+def parameter_columns(params: pd.DataFrame) -> list[str]:
+    """The model's x: physical parameters, then the nuisances chi_dia/s_m if they vary."""
+    names = [c for c in params.columns if c not in NON_PARAMETER_COLUMNS + NUISANCE_COLUMNS]
+    for c in NUISANCE_COLUMNS:
+        if c in params.columns and float(np.std(params[c].to_numpy())) > 0:
+            names.append(c)
+    return names
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# ----------------------------------------------------------------------------- generic loop
+def _batches(n: int, batch: int, rng: np.random.Generator, limit: int = 0):
+    order = rng.permutation(n)
+    if limit:
+        order = order[:limit]
+    for i in range(0, len(order) - batch + 1 if len(order) >= batch else 1, batch):
+        yield order[i:i + batch]
+
+
+def _fit(phase: str, module_params, step_loss, val_loss, n_train: int, epochs: int, cfg: TrainConfig,
+         progress: bool, history: list, restore_module: torch.nn.Module):
+    """Adam + cosine decay, early stopping on val_loss(); keeps the best state of restore_module."""
+    opt = torch.optim.Adam(module_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1),
+                                                       eta_min=cfg.lr * cfg.lr_final_factor)
+    rng = np.random.default_rng([cfg.seed, sum(map(ord, phase))])
+    best, best_state, bad, t0 = np.inf, None, 0, time.perf_counter()
+    bar = tqdm(range(epochs), desc=phase, disable=not progress)
+    for epoch in bar:
+        train_sum, count = 0.0, 0
+        for idx in _batches(n_train, cfg.batch_size, rng, cfg.samples_per_epoch):
+            loss, _ = step_loss(idx)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(module_params, 10.0)
+            opt.step()
+            train_sum += float(loss.detach())
+            count += 1
+        sched.step()
+        vl, parts = val_loss()
+        row = {"phase": phase, "epoch": epoch + 1, "train_loss": train_sum / max(count, 1), "val_loss": vl,
+               "seconds": time.perf_counter() - t0, "lr": opt.param_groups[0]["lr"], **parts}
+        history.append(row)
+        bar.set_postfix(train=f"{row['train_loss']:.4g}", val=f"{vl:.4g}")
+        if not progress:
+            print(f"[{phase}] epoch {epoch + 1}: train {row['train_loss']:.5g} val {vl:.5g} "
+                  f"({row['seconds']:.0f} s)", flush=True)
+        if vl < best:
+            best, bad, best_state = vl, 0, copy.deepcopy(restore_module.state_dict())
+        else:
+            bad += 1
+        if bad >= cfg.patience or (cfg.time_limit_s and row["seconds"] > cfg.time_limit_s):
+            break
+    if best_state is not None:
+        restore_module.load_state_dict(best_state)
+    return best
+
+
+# ----------------------------------------------------------------------------- public API
+def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: ModelConfig | None = None,
+                train_config: TrainConfig | None = None, ion: str = "Er3+", field=None,
+                quantity: str = "chi", dataset_config: dict | None = None,
+                dataset_normalizer: dict | None = None, progress: bool = True, device=None) -> VAEINNModel:
+    """Train a model on curves (N, n_T) in `quantity` units (emu/mol or emu K/mol, per ion) with
+    their parameters (DataFrame: parameter columns, chi_dia, s_m, set_index...).
+
+    split: array of "train"/"test" per curve (None: all train, validation from a 10% hold-out).
+    Returns the trained VAEINNModel (metrics and history in model.metrics / model.history).
+    """
+    mc = model_config or ModelConfig()
+    tc = train_config or TrainConfig()
+    torch.manual_seed(tc.seed)
+    np.random.seed(tc.seed)
+    dev = torch.device(device) if device is not None else default_device()
+    curves = np.asarray(curves, dtype=np.float32)
+    T = np.asarray(T, dtype=float)
+    if curves.ndim != 2 or curves.shape[1] != T.size:
+        raise ValueError(f"curves must be (N, len(T)) = (N, {T.size}), got {curves.shape}")
+    if len(params) != len(curves):
+        raise ValueError(f"{len(params)} parameter rows for {len(curves)} curves")
+    names = parameter_columns(params)
+    x_all = np.array(params[names].to_numpy(dtype=np.float32))
+    rng = np.random.default_rng(tc.seed)
+    if split is None:
+        split = np.where(rng.random(len(curves)) < 0.9, "train", "test")
+    split = np.asarray(split)
+    tr, te = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+    if tr.size == 0 or te.size == 0:
+        raise ValueError("need both training and validation ('test') curves")
+    te = rng.permutation(te)[: tc.n_validation]
+
+    net = VAEINNNet(mc, T.size, len(names)).to(dev)
+    _fit_normalisation(net, curves[tr], x_all[tr], mc)
+    curves_t = torch.as_tensor(curves, device=dev)
+    with torch.no_grad():
+        feats = torch.cat([net.features(curves_t[i:i + 65536]) for i in range(0, len(curves_t), 65536)])
+    del curves_t
+    net.feat_lo.copy_(feats[tr].min(0).values)
+    net.feat_hi.copy_(feats[tr].max(0).values)
+    x_std = (torch.as_tensor(x_all, device=dev) - net.x_mean) / net.x_std
+    f_tr, f_te, x_tr, x_te = feats[tr], feats[te], x_std[tr], x_std[te]
+    history: list[dict] = []
+    t_start = time.perf_counter()
+    if mc.kind == "faithful":
+        _train_vae(net, f_tr, f_te, tc, progress, history)
+        with torch.no_grad():
+            y_tr, y_te = _raw_latent(net, f_tr), _raw_latent(net, f_te)
+            net.y_mean.copy_(y_tr.mean(0))
+            net.y_std.copy_(y_tr.std(0).clamp_min(1e-6))
+            y_tr, y_te = (y_tr - net.y_mean) / net.y_std, (y_te - net.y_mean) / net.y_std
+        _train_inn(net, x_tr, y_tr, x_te, y_te, tc, progress, history)
+    else:
+        _train_flow(net, f_tr, x_tr, f_te, x_te, tc, progress, history)
+        with torch.no_grad():
+            emb = torch.cat([net.flow.embed(f_tr[i:i + 65536]) for i in range(0, len(f_tr), 65536)])
+            net.y_mean.copy_(emb.mean(0))
+            net.y_std.copy_(emb.std(0).clamp_min(1e-6))
+    _store_reference(net, f_tr, x_all[tr], mc.n_reference, rng)
+    hist = pd.DataFrame(history)
+    metrics = {"train_seconds": time.perf_counter() - t_start, "n_train": int(tr.size),
+               "n_validation": int(te.size), "device": str(dev)}
+    for phase, g in hist.groupby("phase"):
+        metrics[f"{phase}_best_val_loss"] = float(g["val_loss"].min())
+        metrics[f"{phase}_epochs"] = int(g["epoch"].max())
+    model = VAEINNModel(net.cpu().eval(), T=T, ion=ion, field=field, quantity=quantity, param_names=names,
+                        dataset_config=dataset_config, dataset_normalizer=dataset_normalizer,
+                        train_config=tc.to_dict(), metrics=metrics)
+    model.history = hist
+    return model
+
+
+def _fit_normalisation(net: VAEINNNet, curves: np.ndarray, x: np.ndarray, mc: ModelConfig):
+    """Preprocessing statistics from the training curves; parameter mean/std."""
+    c = np.log(np.clip(curves, 1e-8, None)) if mc.preprocessing == "log_standard" else curves
+    if mc.preprocessing == "minmax":  # global min-max to [0, 1] (the seed's normalisation)
+        lo, hi = float(c.min()), float(c.max())
+        shift, scale = np.full(c.shape[1], lo), np.full(c.shape[1], hi - lo)
+    else:  # per-temperature standardisation
+        shift, scale = c.mean(0), c.std(0) + 1e-12
+    net.feat_shift.copy_(torch.as_tensor(shift, dtype=torch.float32))
+    net.feat_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
+    net.x_mean.copy_(torch.as_tensor(x.mean(0)))
+    net.x_std.copy_(torch.as_tensor(x.std(0) + 1e-12))
+
+
+def _raw_latent(net, feats):
+    return torch.cat([net.vae.encode(feats[i:i + 65536])[0] for i in range(0, len(feats), 65536)])
+
+
+def _train_vae(net, f_tr, f_te, tc, progress, history):
+    vae, beta = net.vae, net.config.beta
+
+    def step(idx):
+        recon, mean, logvar = vae(f_tr[idx])
+        return vae_loss(recon, f_tr[idx], mean, logvar, beta)[0], {}
+
+    def val():
+        vae.eval()
+        with torch.no_grad():
+            torch.manual_seed(tc.seed + 1)
+            tot, rec, kl = vae_loss(*_reorder(vae(f_te), f_te), beta)
+        vae.train()
+        return float(tot), {"recon": float(rec), "kl": float(kl)}
+
+    _fit("vae", list(vae.parameters()), step, val, len(f_tr), tc.vae_epochs, tc, progress, history, vae)
+
+
+def _reorder(out, target):
+    recon, mean, logvar = out
+    return recon, target, mean, logvar
+
+
+def _train_inn(net, x_tr, y_tr, x_te, y_te, tc, progress, history):
+    inn, c = net.inn, net.config
+    kw = dict(lambda_fit=c.lambda_fit, lambda_latent=c.lambda_latent, lambda_rev=c.lambda_rev,
+              pad_noise=c.pad_noise, y_noise=c.y_noise, mmd_widths=c.mmd_widths)
+
+    def step(idx):
+        return ardizzone_losses(inn, x_tr[idx], y_tr[idx], **kw)["total"], {}
+
+    def val():
+        n = min(len(x_te), 4 * tc.batch_size)
+        parts = {k: 0.0 for k in ("total", "fit", "latent", "rev", "recon")}
+        chunks = 0
+        with torch.no_grad():
+            torch.manual_seed(tc.seed + 3)
+            for i in range(0, n - tc.batch_size + 1, tc.batch_size):
+                out = ardizzone_losses(inn, x_te[i:i + tc.batch_size], y_te[i:i + tc.batch_size], **kw)
+                for k in parts:
+                    parts[k] += float(out[k])
+                chunks += 1
+        parts = {k: v / max(chunks, 1) for k, v in parts.items()}
+        return parts.pop("total"), parts
+
+    _fit("inn", list(inn.parameters()), step, val, len(x_tr), tc.inn_epochs, tc, progress, history, inn)
+
+
+def _train_flow(net, f_tr, x_tr, f_te, x_te, tc, progress, history):
+    flow = net.flow
+
+    def step(idx):
+        return flow.nll(x_tr[idx], f_tr[idx]), {}
+
+    def val():
+        with torch.no_grad():
+            v = float(np.mean([float(flow.nll(x_te[i:i + 4096], f_te[i:i + 4096]))
+                               for i in range(0, len(x_te), 4096)]))
+        return v, {}
+
+    _fit("flow", list(flow.parameters()), step, val, len(f_tr), tc.flow_epochs, tc, progress, history, flow)
+
+
+def _store_reference(net, f_tr, x_tr_phys, n_ref, rng):
+    """Latents + physical parameters of n_ref training curves (for the VAE plot)."""
+    idx = np.sort(rng.permutation(len(f_tr))[: n_ref])
+    with torch.no_grad():
+        lat = net.latent(f_tr[idx])
+    net.ref_latent = lat.detach().cpu().float()
+    net.ref_params = torch.as_tensor(x_tr_phys[idx], dtype=torch.float32)
+
+
+def save_history(model: VAEINNModel, out) -> None:
+    """Write history.csv and losses.png (validation and training loss per epoch, per phase)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    out = Path(out)
+    hist = getattr(model, "history", None)
+    if hist is None or hist.empty:
+        return
+    hist.to_csv(out / "history.csv", index=False)
+    phases = list(hist["phase"].unique())
+    fig, axes = plt.subplots(1, len(phases), figsize=(4.5 * len(phases), 3.5), squeeze=False)
+    for ax, phase in zip(axes[0], phases):
+        g = hist[hist["phase"] == phase]
+        ax.plot(g["epoch"], g["train_loss"], "o-", label="train")
+        ax.plot(g["epoch"], g["val_loss"], "s-", label="validation")
+        if (g["val_loss"] > 0).all() and (g["train_loss"] > 0).all():
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{phase} loss")
+        ax.set_title(phase)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "losses.png", dpi=110)
+    plt.close(fig)
+
+
+def train_from_dataset(data, out, *, model_config: ModelConfig | None = None,
+                       train_config: TrainConfig | None = None, progress: bool = True,
+                       device=None, max_curves: int = 0) -> VAEINNModel:
+    """Train on a dataset folder written by ligandml.dataset and save the model folder `out`
+    (weights.safetensors, model.json, history.csv, losses.png). max_curves > 0 uses a random subset
+    of that many curves (for quick runs)."""
+    from .dataset import open_dataset
+    ds = open_dataset(data)
+    curves = np.asarray(ds.curves, dtype=np.float32)
+    params = ds.params.reset_index(drop=True)
+    split = np.asarray(ds.split)
+    if max_curves and max_curves < len(curves):
+        sel = np.sort(np.random.default_rng(0).permutation(len(curves))[:max_curves])
+        curves, params, split = curves[sel], params.iloc[sel].reset_index(drop=True), split[sel]
+    cfg = ds.config
+    quantity = getattr(ds, "representation", None) or getattr(cfg, "quantity", "chi")
+    model = train_model(curves, params, np.asarray(ds.T), split, model_config=model_config,
+                        train_config=train_config, ion=_ion_name(cfg), field=getattr(cfg, "field", None),
+                        quantity=quantity, dataset_config=cfg.to_dict(),
+                        dataset_normalizer=_normalizer_dict(ds), progress=progress, device=device)
+    model.metrics["dataset"] = str(data)
+    model.save(out)
+    save_history(model, out)
+    return model
+
+
+def _ion_name(cfg) -> str:
+    ion = getattr(cfg, "ion", "Er3+")
+    return ion if isinstance(ion, str) else getattr(ion, "name", str(ion))
+
+
+def _normalizer_dict(ds) -> dict:
+    norm = getattr(ds, "normalizer", None)
+    try:
+        return norm.to_dict() if norm is not None else {}
+    except Exception:
+        return {}
