@@ -34,3 +34,24 @@ def resolve_backend(backend: str | None = None) -> str:
         julia_backend.require()
         return "julia"
     return "julia" if julia_backend.available(warn=True) else "numpy"
+
+
+def backend_info(probe: bool = True, install: bool = False) -> dict:
+    """What can run here: {"available": backends usable now, "auto": what "auto" picks,
+    "requested": the default request ($LIGANDML_BACKEND or "auto"), "julia": details}.
+
+    The Julia details (julia_backend.describe) hold: available, reason it is missing, Julia
+    version and thread count, kernel path, juliacall version, status file and the remembered
+    outcome, and the juliacall environment. With `probe` (default) the Julia backend is looked
+    for first (never installing unless `install`); when found, it is loaded into this process.
+    """
+    from . import julia_backend
+
+    julia = julia_backend.describe(probe=probe, install=install)
+    try:
+        requested = requested_backend(None)
+    except ValueError as exc:
+        requested = f"invalid: {exc}"
+    usable = ["numpy"] + (["julia"] if julia["available"] else [])
+    return {"available": usable, "auto": "julia" if julia["available"] else "numpy",
+            "requested": requested, "julia": julia}
