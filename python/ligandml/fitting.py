@@ -494,7 +494,7 @@ def cluster_samples(X: np.ndarray, radius: float, max_clusters: int, min_fractio
 
 
 def refine_posterior(posterior, max_starts: int = 24, radius: float = 0.3, min_fraction: float = 0.002,
-                     sigma=None, polish: bool = True, distinct_tol: float = 1e-3,
+                     sigma=None, polish: bool = True, distinct_tol: float = 1e-3, nuisance=None,
                      backend: str | None = None) -> FitResult:
     """Local least squares from a posterior's samples: the exact minima the samples point to.
 
@@ -503,12 +503,14 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float = 0.3, min_f
     .T, emu/mol), .ion and .field ([T] or None), e.g. a VAE-INN Posterior. The samples are
     grouped by leader clustering (radius [K]); each cluster with at least min_fraction of the
     samples (at most max_starts, heaviest first) starts one Levenberg-Marquardt run on the
-    curve with the nuisances that are sampled columns left free. Returns a FitResult whose
+    curve with the nuisances that are sampled columns left free (or those named in `nuisance`).
+    sigma: None for relative residuals, else the absolute sd [emu/mol]. Returns a FitResult whose
     .solutions carry a "mass" column: the fraction of samples whose cluster ended there.
     """
     t0 = time.perf_counter()
     samples = posterior.samples
-    nuisance = tuple(n for n in NUISANCES if n in samples.columns)
+    if nuisance is None:
+        nuisance = tuple(n for n in NUISANCES if n in samples.columns)
     names = tuple(c for c in samples.columns if c not in NUISANCES)
     names, nuisance = _check_names(names, nuisance)
     T_arr, y = prepare_curve(np.asarray(posterior.T, float), np.asarray(posterior.chi_input, float))

@@ -1,0 +1,269 @@
+"""One curve, every method: least squares (with and without chi_dia), the exact grid posterior,
+the VAE-INN models and the network-plus-fit hybrid, side by side with their time per curve.
+
+Used by `ligandml compare curve.csv` and benchmarks/bench_compare.py. With a known truth the
+table adds the nearest-equivalent error [K] and how many of the distinct equivalents were found.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .fitting import fit_least_squares, prepare_curve
+from .grid_posterior import grid_posterior
+from .metrics import distinct_equivalents, equivalents_found, nearest_equivalent_error
+from .parameters import canonical_DE
+
+#: radius [K] around an equivalent within which a sample or solution counts as finding it
+FOUND_RADIUS = 0.5
+#: share of a posterior's samples an equivalent needs to count as found
+FOUND_MIN_FRACTION = 0.01
+#: the repository root (holds studies/ in a source checkout)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class MethodResult:
+    """What one method says about one curve.
+
+    method: row label. D, E [K] (canonical), chi_dia [emu/mol]: the point estimate (NaN chi_dia
+    when the method does not fit it). samples: DataFrame (D, E[, chi_dia]) for posteriors.
+    solutions: DataFrame of distinct least-squares minima (D, E, cost, ...). seconds: wall time.
+    posterior: the raw posterior object (network or grid), for follow-up metrics.
+    """
+
+    method: str
+    D: float
+    E: float
+    chi_dia: float
+    seconds: float
+    samples: pd.DataFrame | None = None
+    solutions: pd.DataFrame | None = None
+    posterior: object = None
+    note: str = ""
+
+
+def read_curve_csv(path, quantity: str = "chi") -> tuple[np.ndarray, np.ndarray]:
+    """Read (T [K], values) from a CSV file: columns named T and chi (or chiT), else the first two
+    numeric columns. Rows with missing values are dropped. Raises FileNotFoundError/ValueError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such curve file: {path}")
+    df = pd.read_csv(path, sep=None, engine="python", comment="#")
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    if "t" in cols and quantity.lower() in cols:
+        df = df[[cols["t"], cols[quantity.lower()]]]
+    else:
+        num = df.apply(pd.to_numeric, errors="coerce")
+        numeric = [c for c in num.columns if num[c].notna().mean() > 0.5]
+        if len(numeric) < 2:
+            # no header: read again without one
+            df = pd.read_csv(path, sep=None, engine="python", comment="#", header=None)
+            num = df.apply(pd.to_numeric, errors="coerce")
+            numeric = [c for c in num.columns if num[c].notna().mean() > 0.5]
+            if len(numeric) < 2:
+                raise ValueError(f"{path}: need two numeric columns (T [K] and {quantity})")
+        df = num[numeric[:2]]
+    df = df.apply(pd.to_numeric, errors="coerce").dropna()
+    if len(df) < 8:
+        raise ValueError(f"{path}: only {len(df)} complete rows; need at least 8")
+    T, y = df.iloc[:, 0].to_numpy(float), df.iloc[:, 1].to_numpy(float)
+    order = np.argsort(T)
+    return T[order], y[order]
+
+
+def find_models(root=None) -> dict:
+    """Trained VAE-INN model folders: {"default": shipped model} plus {"sigma_dia=<name>": path}
+    for each studies/sigma_dia/<name>/ holding model.json. Missing ones are simply absent."""
+    from .model import CONFIG_FILE, DEFAULT_MODEL_DIR
+
+    out = {}
+    if (Path(DEFAULT_MODEL_DIR) / CONFIG_FILE).is_file():
+        out["default"] = Path(DEFAULT_MODEL_DIR)
+    root = REPO_ROOT if root is None else Path(root)
+    study = root / "studies" / "sigma_dia"
+    if study.is_dir():
+        for sub in sorted(study.iterdir()):
+            if (sub / CONFIG_FILE).is_file():
+                out[f"sigma_dia={sub.name}"] = sub
+            elif sub.is_dir():
+                for deeper in sorted(sub.iterdir()):  # e.g. studies/sigma_dia/0.002/model/
+                    if (deeper / CONFIG_FILE).is_file():
+                        out[f"sigma_dia={sub.name}"] = deeper
+                        break
+    return out
+
+
+def _canonical_point(D, E):
+    Dc, Ec = canonical_DE(float(D), float(E))
+    return Dc, Ec
+
+
+def run_least_squares(T, chi, ion="Er3+", with_chi_dia: bool = True, starts: int = 64,
+                      field=None, seed: int = 0) -> MethodResult:
+    """Multi-start LM on a per-ion chi curve [emu/mol]; with or without a free chi_dia."""
+    fit = fit_least_squares(T, chi, ion, nuisance=("chi_dia",) if with_chi_dia else (),
+                            starts=starts, field=field, seed=seed)
+    D, E = _canonical_point(fit.best["D"], fit.best["E"])
+    name = "least squares" + ("" if with_chi_dia else " (no chi_dia)")
+    return MethodResult(name, D, E, fit.best.get("chi_dia", np.nan), fit.seconds,
+                        solutions=fit.solutions, posterior=fit)
+
+
+def run_grid_posterior(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float = 0.002,
+                       field=None, n_samples: int = 2000, seed: int = 0) -> MethodResult:
+    """Exact grid posterior; point estimate: the highest mode (canonical)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        post = grid_posterior(T, chi, ion, noise_rel=noise_rel, prior={"sigma_dia": sigma_dia},
+                              field=field, n_samples=n_samples, seed=seed)
+    top = post.modes.iloc[0]
+    D, E = _canonical_point(top["D"], top["E"])
+    cd = float(post.samples["chi_dia"].median())
+    note = "" if post.grid_check["passed"] else f"grid check failed (tv {post.grid_check['tv']:.3f})"
+    if caught and not note:
+        note = str(caught[0].message)[:80]
+    return MethodResult(f"exact posterior (noise {noise_rel:g})", D, E, cd, post.seconds,
+                        samples=post.samples, posterior=post, note=note)
+
+
+def run_network(model, name: str, T, chi, n_samples: int = 1000, seed: int = 0) -> MethodResult:
+    """A VAE-INN model's posterior for a per-ion chi curve; point estimate: canonical median."""
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        post = model.predict(T, chi, n_samples=n_samples, seed=seed)
+    sec = time.perf_counter() - t0
+    med = post.median()
+    cd = float(med["chi_dia"]) if "chi_dia" in med else np.nan
+    note = "; ".join(sorted({type(w.message).__name__ for w in caught}))
+    return MethodResult(f"VAE-INN {name}", float(med["D"]), float(med["E"]), cd, sec,
+                        samples=post.samples, posterior=post, note=note)
+
+
+def run_hybrid(net: MethodResult, **kwargs) -> MethodResult:
+    """Network samples refined by least squares (Posterior.refine); the time includes the network's."""
+    res = net.posterior.refine(**kwargs)
+    D, E = _canonical_point(res.best["D"], res.best["E"])
+    return MethodResult(net.method.replace("VAE-INN", "hybrid"), D, E, res.best.get("chi_dia", np.nan),
+                        net.seconds + res.seconds, solutions=res.solutions, posterior=res)
+
+
+def compare_curve(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float = 0.002,
+                  models: dict | None = None, quantity: str = "chi", ions_per_formula: float = 1.0,
+                  starts: int = 64, n_samples: int = 1000, field=None, seed: int = 0,
+                  grid: bool = True) -> list:
+    """Run every method on one curve (T [K]; chi [emu/mol] or chiT [emu K/mol] per formula unit).
+
+    models: {name: loaded VAE-INN model}, or None for none. noise_rel: the relative measurement
+    sd assumed by the exact posterior; sigma_dia [emu/mol]: its chi_dia prior. Returns a list of
+    MethodResult in table order.
+    """
+    T_arr, chi_ion = prepare_curve(T, chi, quantity, ions_per_formula)
+    out = [run_least_squares(T_arr, chi_ion, ion, True, starts, field, seed),
+           run_least_squares(T_arr, chi_ion, ion, False, starts, field, seed)]
+    if grid:
+        out.append(run_grid_posterior(T_arr, chi_ion, ion, noise_rel, sigma_dia, field, 2 * n_samples, seed))
+    for name, model in (models or {}).items():
+        net = run_network(model, name, T_arr, chi_ion, n_samples, seed)
+        out.append(net)
+        out.append(run_hybrid(net))
+    return out
+
+
+def _found(result: MethodResult, D_true: float, E_true: float) -> int:
+    if result.samples is not None:
+        f = equivalents_found(result.samples["D"], result.samples["E"], D_true, E_true,
+                              FOUND_RADIUS, FOUND_MIN_FRACTION)
+    else:
+        s = result.solutions
+        f = equivalents_found(s["D"], s["E"], D_true, E_true, FOUND_RADIUS, min_fraction=0.0)
+    return int(f.sum())
+
+
+def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
+    """One row per method: canonical D, E [K], chi_dia [emu/mol], seconds; with truth
+    (keys D, E, chi_dia) also err_point [K] (point estimate), err_median [K] (median over samples
+    or, for fits, over the distinct minima), found / n_equivalents."""
+    rows = []
+    for r in results:
+        row = {"method": r.method, "D": r.D, "E": r.E, "chi_dia": r.chi_dia, "seconds": r.seconds}
+        if r.solutions is not None:
+            row["n_minima"] = len(r.solutions)
+        if truth is not None:
+            Dt, Et = truth["D"], truth["E"]
+            row["err_point"] = float(nearest_equivalent_error(r.D, r.E, Dt, Et))
+            pts = r.samples if r.samples is not None else r.solutions
+            row["err_median"] = float(np.median(nearest_equivalent_error(pts["D"], pts["E"], Dt, Et)))
+            row["found"] = _found(r, Dt, Et)
+            row["n_equivalents"] = len(distinct_equivalents(Dt, Et))
+            if "chi_dia" in truth and np.isfinite(r.chi_dia):
+                row["chi_dia_error"] = r.chi_dia - truth["chi_dia"]
+        row["note"] = r.note
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_report(results: list, directory, truth: dict | None = None, title: str = "ligandml compare") -> Path:
+    """Write table.md, table.csv, solutions_<method>.csv and a D-E scatter figure into directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    table = results_table(results, truth)
+    table.to_csv(directory / "table.csv", index=False)
+    md = [f"# {title}", "", _markdown(table), ""]
+    (directory / "table.md").write_text("\n".join(md))
+    for r in results:
+        slug = "".join(ch if ch.isalnum() else "_" for ch in r.method).strip("_")
+        if r.solutions is not None:
+            r.solutions.to_csv(directory / f"solutions_{slug}.csv", index=False)
+    _scatter(results, directory / "posteriors.png", truth)
+    return directory
+
+
+def _markdown(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in df.iterrows():
+        cells = []
+        for c in cols:
+            v = row[c]
+            cells.append(format(v, floatfmt) if isinstance(v, (float, np.floating)) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _scatter(results, path, truth=None):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with_samples = [r for r in results if r.samples is not None]
+    n = max(len(with_samples), 1)
+    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.6), squeeze=False)
+    fits = [r for r in results if r.solutions is not None]
+    for ax, r in zip(axes[0], with_samples):
+        s = r.samples.iloc[:2000]
+        ax.scatter(s["D"], s["E"], s=2, alpha=0.3)
+        for f in fits:
+            if f.method.startswith("least squares") and "no chi_dia" not in f.method:
+                ax.scatter(f.solutions["D"], f.solutions["E"], marker="+", c="k", s=40, label="LS minima")
+        if truth is not None:
+            from .parameters import equivalent_DE
+
+            eq = equivalent_DE(truth["D"], truth["E"])
+            ax.scatter(eq[:, 0], eq[:, 1], marker="x", c="r", s=40, label="truth (6 equivalents)")
+        ax.set_xlim(-10, 10)
+        ax.set_ylim(-20 / 3, 20 / 3)
+        ax.set_xlabel("D [K]")
+        ax.set_ylabel("E [K]")
+        ax.set_title(r.method, fontsize=9)
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
