@@ -355,9 +355,6 @@ def _ensure_loaded(install: bool | None, allow_after_torch: bool) -> tuple[bool,
     if reason is not None:
         _STATE["reason"] = reason
         return False, reason
-    if "torch" in sys.modules and "juliacall" not in sys.modules and not allow_after_torch:
-        return False, ("torch was imported before juliacall, an order that can crash; call "
-                       "ligandml.julia_backend.load() before importing torch")
     retry = os.environ.get(RETRY_ENV, "").strip().lower() in ("1", "yes", "true")
     status = None if retry else read_status()
     if status is not None and status.get("status") == "failed":
@@ -372,6 +369,10 @@ def _ensure_loaded(install: bool | None, allow_after_torch: bool) -> tuple[bool,
             if remember:  # a real failure: sticky for this process too
                 _STATE["reason"] = outcome["reason"]
             return False, outcome["reason"]
+    if "torch" in sys.modules and "juliacall" not in sys.modules and not allow_after_torch:
+        # the probes ran in subprocesses; importing juliacall here, after torch, can crash
+        return False, ("torch was imported before juliacall, an order that can crash; call "
+                       "ligandml.julia_backend.load() before importing torch")
     try:
         _load_in_process()
     except Exception as exc:  # juliacall raises plain Exceptions and JuliaError
