@@ -55,3 +55,12 @@ def backend_info(probe: bool = True, install: bool = False) -> dict:
     usable = ["numpy"] + (["julia"] if julia["available"] else [])
     return {"available": usable, "auto": "julia" if julia["available"] else "numpy",
             "requested": requested, "julia": julia}
+
+
+def install_julia(timeout_s: float | None = None) -> dict:
+    """Install Julia and PythonCall through juliacall now (network needed; at most `timeout_s`
+    seconds, default $LIGANDML_JULIA_INSTALL_TIMEOUT or 1800), forgetting a remembered failure,
+    and load the kernels. Returns the Julia part of backend_info()."""
+    from . import julia_backend
+
+    return julia_backend.install_julia(timeout_s)
