@@ -174,7 +174,7 @@ def test_remembered_failure_skips_the_probe_unless_retry_is_set(status_file, mon
         calls.append(install)
         return {"status": "failed", "reason": "probed again", "remember": True}
 
-    monkeypatch.setattr(julia_backend, "_first_use", fake_first_use)
+    monkeypatch.setattr(julia_backend, "_first_use", lambda install, timeout=None: fake_first_use(install))
     remember_failure("first attempt failed")
     assert not julia_backend.available()
     assert calls == []
@@ -355,3 +355,16 @@ def test_wheel_carries_the_kernels_and_the_installed_package_finds_them(tmp_path
     assert info.returncode == 0, info.stderr
     report = json.loads(info.stdout)
     assert report["julia"]["kernel_path"] == str(site / "ligandml" / "julia" / "LigandML.jl")
+
+
+def test_install_julia_forgets_the_remembered_failure_and_tries_again(status_file, monkeypatch):
+    from ligandml.backends import install_julia
+
+    remember_failure("old failure")
+    monkeypatch.setattr(julia_backend, "_quick_check",
+                        lambda: {"installed": False, "network": "URLError: still offline"})
+    report = install_julia(timeout_s=5)
+    assert report["available"] is False and "still offline" in report["reason"]
+    assert "still offline" in json.loads(status_file.read_text())["reason"]
+    with pytest.raises(ValueError, match="timeout_s must be > 0"):
+        install_julia(timeout_s=0)

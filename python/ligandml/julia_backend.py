@@ -288,7 +288,7 @@ def _trial_load(timeout: float, show_progress: bool) -> dict:
     return dict(info, status="ok")
 
 
-def _first_use(install: bool) -> dict:
+def _first_use(install: bool, timeout: float | None = None) -> dict:
     """Find out, in subprocesses with time limits, whether Julia can be used; install it through
     juliacall when allowed and the download server is reachable. Returns the outcome; `remember`
     tells whether it is worth writing to the status file."""
@@ -308,7 +308,7 @@ def _first_use(install: bool) -> dict:
         return {"status": "failed", "remember": False,
                 "reason": "Julia is not installed yet and automatic install is off "
                           f"({AUTO_INSTALL_ENV}=no or an explicit request not to install)"}
-    timeout = _install_timeout()
+    timeout = _install_timeout() if timeout is None else timeout
     print(f"ligandml: installing Julia and PythonCall through juliacall (one time; may take several "
           f"minutes, at most {timeout:.0f} s)...", file=sys.stderr, flush=True)
     return dict(_trial_load(timeout, show_progress=True), remember=True)
@@ -342,7 +342,8 @@ def _static_reason() -> str | None:
     return None
 
 
-def _ensure_loaded(install: bool | None, allow_after_torch: bool) -> tuple[bool, str | None]:
+def _ensure_loaded(install: bool | None, allow_after_torch: bool,
+                   install_timeout: float | None = None) -> tuple[bool, str | None]:
     """(True, None) when the kernels are loaded in this process, else (False, reason)."""
     if not _on_main_thread():
         return False, (f"Julia is called from the main thread only, and this call came from thread "
@@ -361,7 +362,7 @@ def _ensure_loaded(install: bool | None, allow_after_torch: bool) -> tuple[bool,
         _STATE["reason"] = f"{status.get('reason')} (remembered from {status.get('written')} in {status_path()})"
         return False, _STATE["reason"]
     if status is None or status.get("status") != "ok":
-        outcome = _first_use(_auto_install_allowed() if install is None else install)
+        outcome = _first_use(_auto_install_allowed() if install is None else install, install_timeout)
         remember = outcome.pop("remember")
         if remember:
             _write_status(outcome)
@@ -434,13 +435,11 @@ def install_julia(timeout_s: float | None = None) -> dict:
     """Install Julia and PythonCall through juliacall now, forgetting any remembered failure, and
     load the kernels. Returns describe(). `timeout_s` limits the install (default
     $LIGANDML_JULIA_INSTALL_TIMEOUT or INSTALL_TIMEOUT_S)."""
-    if timeout_s is not None:
-        if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0 seconds, got {timeout_s!r}")
-        os.environ[INSTALL_TIMEOUT_ENV] = str(float(timeout_s))
+    if timeout_s is not None and not timeout_s > 0:
+        raise ValueError(f"timeout_s must be > 0 seconds, got {timeout_s!r}")
     forget_status()
     reset_state()
-    _ensure_loaded(True, allow_after_torch=True)
+    _ensure_loaded(True, allow_after_torch=True, install_timeout=timeout_s)
     return describe(probe=False)
 
 
