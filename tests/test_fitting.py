@@ -58,6 +58,14 @@ def test_standard_errors_match_the_scatter_of_a_noisy_fit():
     assert best["chi2_red"] == pytest.approx(1e-4, rel=0.4)  # relative residual variance ~ 0.01^2
 
 
+def test_mass_error_is_fitted_as_a_free_scale():
+    chi = 1.05 * _curve(-6.0, 0.5) + 0.002
+    fit = fit_least_squares(T, chi, "Er3+", nuisance=("chi_dia", "s_m"), starts=16)
+    assert fit.best["s_m"] == pytest.approx(1.05, abs=1e-7)
+    assert fit.best["chi_dia"] == pytest.approx(0.002, abs=1e-8)
+    assert L.nearest_equivalent_distance(fit.best["D"], fit.best["E"], -6.0, 0.5) < 1e-4
+
+
 def test_chiT_and_ions_per_formula_give_the_same_fit():
     chi = _curve(3.0, 1.0, chi_dia=0.001)
     a = fit_least_squares(T, chi, "Er3+", starts=16)

@@ -518,6 +518,9 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float = 0.3, min_f
     model = CurveModel(as_ion(posterior.ion), T_arr, y, sd, names, nuisance,
                        field=validation.field(getattr(posterior, "field", None)), backend=backend)
     X = samples[list(names)].to_numpy(float)
+    X = X[np.all(np.isfinite(X), axis=1)]
+    if len(X) == 0:
+        raise ValueError("the posterior has no finite samples to refine")
     centres, mass = cluster_samples(X, radius, int(max_starts), min_fraction)
     if len(centres) == 0:
         raise ValueError("no cluster of samples holds min_fraction of the samples; lower min_fraction")
