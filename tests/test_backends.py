@@ -6,6 +6,7 @@ the tests that need its absence skip.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -325,36 +326,86 @@ def test_fatou_lint_passes():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_wheel_carries_the_kernels_and_the_installed_package_finds_them(tmp_path):
-    """Build a wheel from a copy of the tree (no network, no isolation), check its file list,
-    unpack it and let `ligandml info` find the kernels from the unpacked package."""
-    src = tmp_path / "src"
-    src.mkdir()
+def _copy_source_tree(dest: Path) -> Path:
+    """The files a build needs, copied (a build writes build/ and *.egg-info next to them)."""
+    dest.mkdir()
     for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "Project.toml", "README.md", "LICENSE"):
         if (REPO / name).exists():
-            shutil.copy2(REPO / name, src / name)
-    shutil.copytree(REPO / "julia", src / "julia")
-    shutil.copytree(REPO / "python", src / "python", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+            shutil.copy2(REPO / name, dest / name)
+    shutil.copytree(REPO / "julia", dest / "julia")
+    shutil.copytree(REPO / "python", dest / "python", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    return dest
+
+
+def _shipped_kernel_files() -> dict[str, Path]:
+    """Path inside the package -> canonical source file."""
+    files = {"ligandml/julia/LigandML.jl": REPO / "julia" / "LigandML.jl",
+             "ligandml/julia/Project.toml": REPO / "Project.toml"}
+    files.update({f"ligandml/julia/src/{p.name}": p for p in (REPO / "julia" / "src").glob("*.jl")})
+    return files
+
+
+def _wheel_tools_missing() -> str | None:
+    try:
+        import setuptools
+    except ImportError:
+        return "setuptools is not installed"
+    major_minor = tuple(int(x) for x in re.findall(r"\d+", setuptools.__version__)[:2])
+    if major_minor < (70, 1) and importlib.util.find_spec("wheel") is None:
+        return f"setuptools {setuptools.__version__} needs the 'wheel' package to build wheels offline"
+    return None
+
+
+def test_build_copies_the_kernels_into_the_package(tmp_path):
+    """setup.py's build_py puts the Julia sources into ligandml/julia/ of the build tree."""
+    src = _copy_source_tree(tmp_path / "src")
+    proc = subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(tmp_path / "lib")],
+                          cwd=src, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for rel, source in _shipped_kernel_files().items():
+        assert (tmp_path / "lib" / rel).read_bytes() == source.read_bytes(), rel
+
+
+def test_wheel_carries_the_kernels_and_the_installed_package_finds_them(tmp_path):
+    """Build a wheel from a copy of the tree (offline, no isolation), check its file list, unpack
+    it and let `ligandml info` find the kernels from the unpacked package."""
+    missing = _wheel_tools_missing()
+    if missing:
+        pytest.skip(f"cannot build a wheel offline here: {missing} (the build_py test covers the copy)")
+    src = _copy_source_tree(tmp_path / "src")
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                            "--no-index", "-q", "-w", str(tmp_path / "dist"), str(src)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     wheel = next((tmp_path / "dist").glob("ligandml-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {"ligandml/julia/LigandML.jl", "ligandml/julia/Project.toml"}
-    expected |= {f"ligandml/julia/src/{p.name}" for p in (REPO / "julia" / "src").glob("*.jl")}
-    assert expected <= names, f"missing from the wheel: {expected - names}"
+    expected = _shipped_kernel_files()
+    assert set(expected) <= names, f"missing from the wheel: {set(expected) - names}"
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    for rel in expected:
-        source = REPO / ("Project.toml" if rel.endswith("Project.toml") else rel.replace("ligandml/", "", 1))
-        assert (site / rel).read_bytes() == source.read_bytes()
+    for rel, source in expected.items():
+        assert (site / rel).read_bytes() == source.read_bytes(), rel
     env = _child_env(tmp_path / "status.json", PYTHONPATH=str(site))
     info = subprocess.run([sys.executable, "-m", "ligandml.cli", "info", "--json"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
     assert info.returncode == 0, info.stderr
     report = json.loads(info.stdout)
     assert report["julia"]["kernel_path"] == str(site / "ligandml" / "julia" / "LigandML.jl")
+
+
+def test_the_imported_ligandml_finds_its_kernels():
+    """Editable install: the source tree's julia/. Installed package (as in .ci/run, a
+    non-editable `pip install .`): the copy shipped inside the package, identical to the source."""
+    package = Path(ligandml.__file__).resolve().parent
+    kernel = julia_backend.kernel_file()
+    assert kernel is not None and kernel.is_file()
+    if (package / "julia" / "LigandML.jl").is_file():
+        assert kernel == package / "julia" / "LigandML.jl"
+        for rel, source in _shipped_kernel_files().items():
+            assert (package.parent / rel).read_bytes() == source.read_bytes(), f"{rel} is stale: reinstall"
+    else:
+        assert package == REPO / "python" / "ligandml", "an installed ligandml must carry its kernels"
+        assert kernel == REPO / "julia" / "LigandML.jl"
 
 
 def test_install_julia_forgets_the_remembered_failure_and_tries_again(status_file, monkeypatch):
