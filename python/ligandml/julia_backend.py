@@ -458,7 +458,7 @@ def describe(probe: bool = True, install: bool = False) -> dict:
         "available": loaded,
         "reason": None if loaded else (reason or _STATE["reason"] or _static_reason() or "not probed yet"),
         "julia_version": info.get("julia_version") or (remembered or {}).get("julia_version"),
-        "threads": info.get("threads"),
+        "threads": info.get("threads") or (remembered or {}).get("threads"),
         "kernel_path": None if kernel_file() is None else str(kernel_file()),
         "juliacall_version": _juliacall_version(),
         "status_file": str(status_path()),
