@@ -79,7 +79,8 @@ def read_curve_csv(path, quantity: str = "chi") -> tuple[np.ndarray, np.ndarray]
 
 def find_models(root=None) -> dict:
     """Trained VAE-INN model folders: {"default": shipped model} plus {"sigma_dia=<name>": path}
-    for each studies/sigma_dia/<name>/ holding model.json. Missing ones are simply absent."""
+    for each folder under studies/sigma_dia/ holding model.json (sigma_<value>/ gives the name
+    "sigma_dia=<value>"). Missing ones are simply absent."""
     from .model import CONFIG_FILE, DEFAULT_MODEL_DIR
 
     out = {}
@@ -88,14 +89,10 @@ def find_models(root=None) -> dict:
     root = REPO_ROOT if root is None else Path(root)
     study = root / "studies" / "sigma_dia"
     if study.is_dir():
-        for sub in sorted(study.iterdir()):
-            if (sub / CONFIG_FILE).is_file():
-                out[f"sigma_dia={sub.name}"] = sub
-            elif sub.is_dir():
-                for deeper in sorted(sub.iterdir()):  # e.g. studies/sigma_dia/0.002/model/
-                    if (deeper / CONFIG_FILE).is_file():
-                        out[f"sigma_dia={sub.name}"] = deeper
-                        break
+        for cfg in sorted(study.rglob(CONFIG_FILE)):  # e.g. studies/sigma_dia/models/sigma_0.002/
+            label = cfg.parent.name
+            label = label[len("sigma_"):] if label.startswith("sigma_") else label
+            out[f"sigma_dia={label}"] = cfg.parent
     return out
 
 
