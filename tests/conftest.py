@@ -1,10 +1,16 @@
 """Shared fixtures: the published KErSe2 / CsErSe2 parameters and the measured data folder."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+if os.environ.get("LIGANDML_BACKEND", "").strip().lower() == "julia":
+    from ligandml import julia_backend
+
+    julia_backend.available()  # DESIGN.md: juliacall is imported before torch in one process
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL_DATA = SHARED / "data" / "real"

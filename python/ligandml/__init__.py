@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from .backends import backend_info, install_julia
 from .constants import curie_constant
 from .crystal_field import CrystalField
 from .experimental import apply_experimental_errors
@@ -22,6 +23,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "backend_info", "install_julia",
     "CrystalField", "Ion", "LANTHANIDES", "apply_experimental_errors", "canonical_DE",
     "curie_constant", "equivalent_DE", "ion", "nearest_equivalent_distance",
     "powder_magnetization", "powder_susceptibility", "spin_matrices", "stevens_operator",
