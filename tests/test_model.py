@@ -34,9 +34,17 @@ def tiny_data(n_sets=1200, copies=3, sigma=0.002, seed=0):
     return curves, params, split
 
 
-@pytest.fixture(scope="module")
-def tiny_models():
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Small networks: one thread is faster on a shared machine; restored afterwards."""
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(one_torch_thread):
     curves, params, split = tiny_data()
     tc = TrainConfig(vae_epochs=3, inn_epochs=2, flow_epochs=3, batch_size=256, n_validation=1000)
     models = {kind: train_model(curves, params, T_GRID, split, model_config=ModelConfig(kind=kind,
@@ -217,3 +225,25 @@ def test_shipped_model_finds_the_axial_solution():
     med = post.canonical()[["D", "E"]].median()
     assert float(lm.nearest_equivalent_distance(med["D"], med["E"], -6.0, 0.5)) < 2.0
     assert np.median(post.nearest_distance(-6.0, 0.5)) < 2.0
+
+
+def test_cli_train_on_a_dataset_store(tmp_path):
+    """`ligandml train --data store --out model` on a tiny dataset written by ligandml.dataset."""
+    from ligandml.cli import main
+    from ligandml.dataset import DatasetConfig, generate_dataset
+    from ligandml.training import TrainConfig, read_train_toml, write_train_toml
+    generate_dataset(DatasetConfig(n_sets=300, copies=2, chunk_sets=100), tmp_path / "d.zarr",
+                     backend="numpy", progress=False)
+    write_train_toml(tmp_path / "train.toml", ModelConfig(kind="faithful", n_reference=100),
+                     TrainConfig(vae_epochs=1, inn_epochs=1, batch_size=128))
+    m, t = read_train_toml(tmp_path / "train.toml")
+    assert ModelConfig.from_dict(m).n_reference == 100 and TrainConfig.from_dict(t).batch_size == 128
+    rc = main(["train", "--data", str(tmp_path / "d.zarr"), "--out", str(tmp_path / "m"),
+               "--config", str(tmp_path / "train.toml"), "--quiet", "--threads", "1"])
+    assert rc == 0
+    for f in ("model.json", "weights.safetensors", "history.csv", "losses.png"):
+        assert (tmp_path / "m" / f).is_file()
+    model = load_model(tmp_path / "m")
+    assert model.dataset_config["n_sets"] == 300 and model.train_config["vae_epochs"] == 1
+    assert model.dataset_normalizer["kind"] == "minmax"
+    assert len(model.reference_set()[0]) == 100

@@ -67,6 +67,8 @@ class ModelConfig:
     flow_blocks: int = 8
     flow_hidden: int = 128
     clamp: float = 2.0
+    x_noise: float = 0.005                 # cinn: Gaussian jitter on standardised x while training
+                                           # (dequantises the exact chi_dia = 0 of clean curves)
     # VAE-plot reference: how many training curves keep their latents + parameters
     n_reference: int = 20000
 
@@ -198,7 +200,7 @@ class VAEINNModel:
     def __init__(self, net: VAEINNNet, *, T, ion: str, field, quantity: str, param_names,
                  dataset_config: dict | None = None, dataset_normalizer: dict | None = None,
                  train_config: dict | None = None, metrics: dict | None = None,
-                 ood_warn: float = 0.05, ood_fail: float = 5.0):
+                 ood_warn: float = 0.05, ood_fail: float = 100.0):
         self.net = net.eval()
         self.config = net.config
         self.T = np.asarray(T, dtype=float)
@@ -301,7 +303,7 @@ class VAEINNModel:
                 "ion": self.ion_name, "field": self.field, "quantity": self.quantity,
                 "T": self.T.tolist(), "param_names": self.param_names,
                 "dataset_config": self.dataset_config, "dataset_normalizer": self.dataset_normalizer,
-                "metrics": self.metrics, "ood_warn": self.ood_warn, "ood_fail": self.ood_fail}
+                "metrics": self.metrics}
 
     def save(self, path) -> Path:
         """Write weights.safetensors and model.json into the folder `path` (created)."""
@@ -337,8 +339,7 @@ class VAEINNModel:
         return cls(net.to(dev), T=d["T"], ion=d["ion"], field=d["field"], quantity=d["quantity"],
                    param_names=d["param_names"], dataset_config=d.get("dataset_config"),
                    dataset_normalizer=d.get("dataset_normalizer"), train_config=d.get("train_config"),
-                   metrics=d.get("metrics"), ood_warn=d.get("ood_warn", 0.05),
-                   ood_fail=d.get("ood_fail", 5.0))
+                   metrics=d.get("metrics"))
 
 
 def _jsonable(obj):

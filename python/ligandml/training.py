@@ -33,6 +33,7 @@ class TrainConfig:
     flow_epochs: int = 20
     patience: int = 4                      # epochs without validation improvement before stopping
     samples_per_epoch: int = 0             # 0: the whole training split each epoch
+    inn_samples_per_epoch: int = 0         # latent-INN phase only (its steps cost most); 0: as above
     n_validation: int = 20000              # validation curves (from the dataset's test split)
     time_limit_s: float = 0.0              # per training phase; 0 = none
     lr_final_factor: float = 0.02          # cosine decay to lr * this over the epochs
@@ -62,6 +63,15 @@ def read_train_toml(path) -> tuple[dict, dict]:
     return d.get("model", {}), d.get("training", {})
 
 
+def write_train_toml(path, model_config: ModelConfig | None = None,
+                     train_config: TrainConfig | None = None) -> None:
+    """Write every hyperparameter as a train.toml ([model] and [training] tables)."""
+    import tomli_w
+    d = {"model": (model_config or ModelConfig()).to_dict(), "training": (train_config or TrainConfig()).to_dict()}
+    with open(path, "wb") as fh:
+        tomli_w.dump(d, fh)
+
+
 def parameter_columns(params: pd.DataFrame) -> list[str]:
     """The model's x: physical parameters, then the nuisances chi_dia/s_m if they vary."""
     names = [c for c in params.columns if c not in NON_PARAMETER_COLUMNS + NUISANCE_COLUMNS]
@@ -85,17 +95,30 @@ def _batches(n: int, batch: int, rng: np.random.Generator, limit: int = 0):
 
 
 def _fit(phase: str, module_params, step_loss, val_loss, n_train: int, epochs: int, cfg: TrainConfig,
-         progress: bool, history: list, restore_module: torch.nn.Module):
-    """Adam + cosine decay, early stopping on val_loss(); keeps the best state of restore_module."""
+         progress: bool, history: list, restore_module: torch.nn.Module, samples_per_epoch: int = 0):
+    """Adam with cosine learning-rate decay, early stopping on val_loss(); keeps the best state of
+    restore_module. The decay follows max(epoch progress, elapsed / time_limit_s), so a run cut by
+    its time limit still ends at the low learning rate."""
     opt = torch.optim.Adam(module_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1),
-                                                       eta_min=cfg.lr * cfg.lr_final_factor)
     rng = np.random.default_rng([cfg.seed, sum(map(ord, phase))])
     best, best_state, bad, t0 = np.inf, None, 0, time.perf_counter()
+    n_batches = max(1, (min(n_train, samples_per_epoch or cfg.samples_per_epoch or n_train)) // cfg.batch_size)
+
+    def set_lr(epoch_progress: float) -> None:
+        frac = epoch_progress / max(epochs, 1)
+        if cfg.time_limit_s:
+            frac = max(frac, (time.perf_counter() - t0) / cfg.time_limit_s)
+        frac = min(frac, 1.0)
+        lr_min = cfg.lr * cfg.lr_final_factor
+        for g in opt.param_groups:
+            g["lr"] = lr_min + (cfg.lr - lr_min) * 0.5 * (1 + np.cos(np.pi * frac))
+
     bar = tqdm(range(epochs), desc=phase, disable=not progress)
     for epoch in bar:
         train_sum, count = 0.0, 0
-        for idx in _batches(n_train, cfg.batch_size, rng, cfg.samples_per_epoch):
+        for idx in _batches(n_train, cfg.batch_size, rng, samples_per_epoch or cfg.samples_per_epoch):
+            if count % 20 == 0:
+                set_lr(epoch + count / n_batches)
             loss, _ = step_loss(idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -103,7 +126,6 @@ def _fit(phase: str, module_params, step_loss, val_loss, n_train: int, epochs: i
             opt.step()
             train_sum += float(loss.detach())
             count += 1
-        sched.step()
         vl, parts = val_loss()
         row = {"phase": phase, "epoch": epoch + 1, "train_loss": train_sum / max(count, 1), "val_loss": vl,
                "seconds": time.perf_counter() - t0, "lr": opt.param_groups[0]["lr"], **parts}
@@ -259,14 +281,16 @@ def _train_inn(net, x_tr, y_tr, x_te, y_te, tc, progress, history):
         parts = {k: v / max(chunks, 1) for k, v in parts.items()}
         return parts.pop("total"), parts
 
-    _fit("inn", list(inn.parameters()), step, val, len(x_tr), tc.inn_epochs, tc, progress, history, inn)
+    _fit("inn", list(inn.parameters()), step, val, len(x_tr), tc.inn_epochs, tc, progress, history, inn,
+         samples_per_epoch=tc.inn_samples_per_epoch)
 
 
 def _train_flow(net, f_tr, x_tr, f_te, x_te, tc, progress, history):
-    flow = net.flow
+    flow, jitter = net.flow, net.config.x_noise
 
     def step(idx):
-        return flow.nll(x_tr[idx], f_tr[idx]), {}
+        x = x_tr[idx]
+        return flow.nll(x + jitter * torch.randn_like(x), f_tr[idx]), {}
 
     def val():
         with torch.no_grad():
