@@ -7,7 +7,9 @@ multithreaded over parameter sets (and over field directions when there are few 
 
 The functions mirror the NumPy reference one to one, under the same names:
 `python/ligandml/operators.py` -> `src/operators.jl`, `hamiltonian.py` -> `src/hamiltonian.jl`,
-`susceptibility.py` -> `src/susceptibility.jl`. Standard library only (LinearAlgebra).
+`susceptibility.py` -> `src/susceptibility.jl`, and so do the numerical constants
+(`constants.py` and the tolerances DEGENERACY_TOL_REL, NEAR_GAP_K of `susceptibility.py` ->
+`src/constants.jl`). Standard library only (LinearAlgebra).
 Units: energies and Stevens coefficients in kelvin, fields in tesla, temperatures in kelvin,
 susceptibilities in emu/mol per magnetic ion, moments in Bohr magnetons per ion.
 
@@ -30,7 +32,7 @@ export Ion,
     isreal_batch
 export m_values, j_plus, spin_matrices, stevens_leading_coefficient, stevens_operator
 export operator_stack, ligand_field_hamiltonians, zeeman_operator
-export level_scheme, curie_and_van_vleck_terms, van_vleck_chi, zero_field_chi
+export level_scheme, VanVleckTerms, curie_and_van_vleck_terms, van_vleck_chi, zero_field_chi
 export powder_moment, powder_magnetization, moment_to_chi, finite_field_chi
 
 include("src/constants.jl")

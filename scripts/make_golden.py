@@ -10,12 +10,15 @@ followed by `rows` lines of `cols` whitespace-separated numbers, printed with 17
 digits (exact round trip of a double).
 
 Files:
-  constants.txt        the physical constants both backends compute (CODATA via scipy)
+  constants.txt        the physical constants both backends compute (CODATA via scipy), and the
+                       level-pair tolerances DEGENERACY_TOL_REL and NEAR_GAP_K of the Van Vleck sum
   stevens_J*.txt       Stevens operators O_k^q for J = 4, 9/2, 15/2, every k = 1..6 and q = -k..k:
                        block O_k_q holds Re(O) for q >= 0 (a real matrix) and Im(O) for q < 0 (a
                        purely imaginary matrix); the other part is zero
   levels_chi_*.txt     ion, Stevens terms (k, q) and coefficients [K] of a few sets, the sorted
-                       energies [K] and the exact zero-field powder chi(T) [emu/mol]
+                       energies [K] and the exact zero-field powder chi(T) [emu/mol];
+                       levels_chi_tb_near_degenerate and levels_chi_er_near_crossing have level
+                       pairs closer than NEAR_GAP_K (the exact per-pair path, non-Kramers and Kramers)
   moment_KErSe2_1T.txt KErSe2 (published parameters, meV -> K): zero-field chi, and at 1 T the
                        Lebedev hemisphere used, the powder moment [muB/Er] and M/B [emu/mol]
 
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ligandml import constants
+from ligandml import constants, susceptibility
 from ligandml.ions import ion as make_ion
 from ligandml.operators import K_MAX, stevens_operator
 from ligandml.parameters import StevensBatch, to_stevens_batch
@@ -49,6 +52,12 @@ KERSE2_MEV = {"B20": -2.772780224706159e-2, "B40": -3.986791337847824e-4,
 KERSE2_FIELD_T = 1.0
 KERSE2_LEBEDEV_ORDER = 23
 KERSE2_T = np.geomspace(2.0, 300.0, 20)
+#: non-Kramers Tb3+ with level pairs 1e-6 .. 1e-3 K apart (below susceptibility.NEAR_GAP_K): the
+#: exact per-pair sum of the Van Vleck code; the old 2 S/(E_j - E_i) form is off by up to 1e-8 here
+TB_NEAR_DEGENERATE = {"D": [-3.0, -3.0, -3.0], "E": [3e-4, 0.02, 3e-5], "B44": [0.002, 0.002, 0.002]}
+#: Kramers Er3+ near true crossings of two doublets of different tetragonal symmetry (gaps about
+#: 2.3e-3 K and 1.1e-5 K): near pairs between doublets, merged with the Kramers weights
+ER_NEAR_CROSSING = {"B20": [-1.0, -1.0], "B40": [-0.0074894, -0.00240906], "B44": [0.002, 0.002]}
 
 
 def _fmt(x: float) -> str:
@@ -74,7 +83,9 @@ def _terms_block(batch: StevensBatch) -> str:
 def write_constants(out: Path) -> None:
     names = ("MU_B_OVER_K_B", "CURIE_FACTOR", "MU_B_PER_ION_IN_EMU_PER_MOL", "KELVIN_PER_MEV")
     blocks = [_block(n, getattr(constants, n)) for n in names]
-    _write(out / "constants.txt", ["physical constants from ligandml.constants (CODATA via scipy)"], blocks)
+    blocks += [_block(n, getattr(susceptibility, n)) for n in ("DEGENERACY_TOL_REL", "NEAR_GAP_K")]
+    _write(out / "constants.txt", ["physical constants from ligandml.constants (CODATA via scipy)",
+                                   "and the level-pair tolerances of ligandml.susceptibility"], blocks)
 
 
 def write_stevens(out: Path) -> None:
@@ -111,6 +122,8 @@ def golden_cases() -> list[tuple[str, str, StevensBatch]]:
         ("tm_real_blocks", "Tm3+", _random_batch(rng, [(2, 0), (2, 2), (4, 0), (4, 4), (6, 6)], 2, scale)),
         ("yb_persymmetric", "Yb3+", _random_batch(rng, [(2, 0), (4, 0), (4, 4), (6, 0), (6, 4)], 2, scale)),
         ("er_DE_test_curves", "Er3+", to_stevens_batch({"D": [-6.0, 3.0, -4.0, -6.0], "E": [0.5, 1.0, 0.3, 0.0]})),
+        ("tb_near_degenerate", "Tb3+", to_stevens_batch(TB_NEAR_DEGENERATE)),
+        ("er_near_crossing", "Er3+", to_stevens_batch(ER_NEAR_CROSSING)),
     ]
     return cases
 

@@ -83,6 +83,22 @@ def test_golden_files_cover_what_the_issue_asks():
     assert kerse2["field_T"][0, 0] == 1.0 and kerse2["moment"].shape == kerse2["T"].shape
 
 
+def test_golden_cases_exercise_the_near_pair_path():
+    """Level pairs closer than NEAR_GAP_K (summed exactly, pair by pair) occur in every set of the
+    two near-pair files, for a non-Kramers and a Kramers ion, down to gaps below 1e-4 K."""
+    from ligandml.susceptibility import NEAR_GAP_K, curie_and_van_vleck_terms, level_scheme
+
+    kramers_seen = set()
+    for name in ("levels_chi_tb_near_degenerate.txt", "levels_chi_er_near_crossing.txt"):
+        ion, batch = load_batch(read_golden(GOLDEN / name))
+        terms = curie_and_van_vleck_terms(*level_scheme(ion, batch), ion.kramers)
+        assert set(terms.near_set.tolist()) == set(range(batch.n_sets)), name
+        gaps = np.abs(terms.near_gap)
+        assert gaps.min() < 1e-4 and gaps.max() < NEAR_GAP_K, name
+        kramers_seen.add(ion.kramers)
+    assert kramers_seen == {False, True}
+
+
 def test_julia_test_suite_names_every_golden_file():
     named = set(re.findall(r'"([\w.-]+\.txt)"', RUNTESTS.read_text()))
     present = {p.name for p in GOLDEN.glob("*.txt")}

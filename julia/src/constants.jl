@@ -26,7 +26,10 @@ const OERSTED_PER_TESLA = 1.0e4
 #: kelvin per meV
 const KELVIN_PER_MEV = 1.0e-3 * ELEMENTARY_CHARGE / BOLTZMANN_SI
 
-#: energy difference [K] below which two levels count as degenerate (as in susceptibility.py)
-const DEGENERACY_TOL_K = 1.0e-7
+#: relative level spacing (times max(1 K, spectrum width)) below which levels count as
+#: degenerate (as in susceptibility.py)
+const DEGENERACY_TOL_REL = 1.0e-11
+#: level pairs closer than this [K] (but not degenerate) are summed exactly, pair by pair
+const NEAR_GAP_K = 1.0e-2
 #: highest rank of the Stevens operators
 const K_MAX = 6

@@ -57,6 +57,7 @@ function accumulate_direction!(
     E = F.values
     V = F.vectors
     mul!(ws.moved, ndotj, V)
+    # <i|n.J|i> = sum over rows r of conj(V[r, i]) ((n.J) V)[r, i], as the NumPy reference
     @inbounds for i in 1:n
         expect = 0.0
         for r in 1:n

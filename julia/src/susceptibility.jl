@@ -5,9 +5,13 @@
 #     c_i = sum_{j: E_j = E_i} S_ij,      v_i = sum_{j: E_j != E_i} 2 S_ij / (E_j - E_i),
 #     S_ij = |<i|Jx|j>|^2 + |<i|Jy|j>|^2 + |<i|Jz|j>|^2,
 #
-# energies in kelvin. Levels closer than DEGENERACY_TOL_K count as degenerate (their pair enters
-# the Curie term), so Kramers doublets and E -> 0 never give 0/0. c_i and v_i do not depend on
-# T, so a temperature costs one exponential per level.
+# energies in kelvin. Levels closer than DEGENERACY_TOL_REL x max(1 K, spectrum width) are
+# degenerate (their pair enters the Curie term c_i), so Kramers doublets and E -> 0 never give
+# 0/0. Pairs with small non-zero gaps (< NEAR_GAP_K) are summed exactly per temperature as
+# S_ij exp(-E_i/T) (1 - exp(-x))/(x T), x = (E_j - E_i)/T, which has no cancellation; the rest
+# (the far pairs) form v_i and carry an error below eps*width/NEAR_GAP_K, about 1e-10.
+# c_i and v_i do not depend on T, so a temperature costs one exponential per level (plus one per
+# near pair, which are rare).
 #
 # Allocation: every buffer lives in a per-task LevelWorkspace allocated once per chunk of sets.
 # The one exception is the LAPACK eigensolver: eigen!(Hermitian(A)) returns fresh eigenvalue and
@@ -18,6 +22,35 @@
 # --------------------------------------------------------------------------------------------
 # workspaces and routes
 # --------------------------------------------------------------------------------------------
+
+"""
+    VanVleckBuffers(nlevels, npairs)
+
+The T-independent Van Vleck terms of one parameter set: per level (first L entries used)
+levels [K] (ground level 0), degeneracy weights, Curie terms c_i and Van Vleck terms v_i [1/K];
+per near pair (i, j) (first n_near entries used, in the order i, then j) the lower-index energy
+E_i [K], the gap E_j - E_i [K] and the dipole strength S_ij. Filled by
+`curie_and_van_vleck_terms!`, read by `van_vleck_chi!`.
+"""
+struct VanVleckBuffers
+    levels::Vector{Float64}
+    weights::Vector{Float64}
+    curie::Vector{Float64}
+    vanvleck::Vector{Float64}
+    near_energy::Vector{Float64}
+    near_gap::Vector{Float64}
+    near_strength::Vector{Float64}
+end
+
+VanVleckBuffers(nlevels::Integer, npairs::Integer) = VanVleckBuffers(
+    zeros(nlevels),
+    zeros(nlevels),
+    zeros(nlevels),
+    zeros(nlevels),
+    zeros(npairs),
+    zeros(npairs),
+    zeros(npairs),
+)
 
 """
     LevelWorkspace{T}(n)
@@ -47,10 +80,7 @@ struct LevelWorkspace{T <: Union{Float64, ComplexF64}}
     curie_all::Vector{Float64} # c_i before the Kramers merge, n
     vanvleck_all::Vector{Float64}
     perm::Vector{Int}
-    levels::Vector{Float64} # per-level terms after the merge (first L entries used)
-    weights::Vector{Float64}
-    curie::Vector{Float64}
-    vanvleck::Vector{Float64}
+    terms::VanVleckBuffers # per-level terms after the merge, and the near pairs
 end
 
 function LevelWorkspace{T}(n::Integer) where {T <: Union{Float64, ComplexF64}}
@@ -79,10 +109,7 @@ function LevelWorkspace{T}(n::Integer) where {T <: Union{Float64, ComplexF64}}
         zeros(n),
         zeros(n),
         collect(1:n),
-        zeros(n),
-        zeros(n),
-        zeros(n),
-        zeros(n),
+        VanVleckBuffers(n, n * (n - 1)),
     )
 end
 
@@ -301,28 +328,39 @@ end
 # --------------------------------------------------------------------------------------------
 
 """
-    curie_and_van_vleck_terms!(ws, kramers) -> L
+    curie_and_van_vleck_terms!(ws, kramers) -> (L, n_near)
 
-T-independent per-level terms of the Van Vleck sum for the set in `ws` (ws.energies is shifted
-in place so that the ground level is 0). Fills the first L entries of ws.levels [K],
-ws.weights, ws.curie and ws.vanvleck [1/K]. For a Kramers ion the doublets are merged
+T-independent terms of the Van Vleck sum for the set in `ws` (ws.energies [K] is shifted in
+place so that the ground level is 0), written into `ws.terms`. Pairs closer than
+DEGENERACY_TOL_REL * max(1 K, width) are degenerate (Curie term c_i); pairs with non-zero gaps
+below NEAR_GAP_K [K] are kept aside (the first n_near near-pair entries, in the order i, then j)
+and summed exactly per temperature by `van_vleck_chi!`; the rest form
+v_i = sum_j 2 S_ij / (E_j - E_i) [1/K]. For a Kramers ion the degenerate doublets are merged
 (L = n/2, weight 2); otherwise L = n and weight 1.
 """
 function curie_and_van_vleck_terms!(ws::LevelWorkspace, kramers::Bool)
     E = ws.energies
     S = ws.strengths
+    buf = ws.terms
     n = length(E)
     emin = minimum(E)
     @inbounds for i in 1:n
         E[i] -= emin
     end
+    degenerate_tol = DEGENERACY_TOL_REL * max(1.0, maximum(E)) # [K]
+    n_near = 0
     @inbounds for i in 1:n
         c = 0.0
         v = 0.0
         for j in 1:n
             gap = E[j] - E[i]
-            if abs(gap) < DEGENERACY_TOL_K
+            if abs(gap) < degenerate_tol
                 c += S[i, j]
+            elseif abs(gap) < NEAR_GAP_K
+                n_near += 1
+                buf.near_energy[n_near] = E[i]
+                buf.near_gap[n_near] = gap
+                buf.near_strength[n_near] = S[i, j]
             else
                 v += 2.0 * S[i, j] / gap
             end
@@ -330,65 +368,74 @@ function curie_and_van_vleck_terms!(ws::LevelWorkspace, kramers::Bool)
         ws.curie_all[i] = c
         ws.vanvleck_all[i] = v
     end
+    return merge_levels!(ws, kramers), n_near
+end
+
+"""
+    merge_levels!(ws, kramers) -> L
+
+Copy the per-level terms of `ws` (energies [K], c_i, v_i [1/K]) into `ws.terms`; for a Kramers
+ion merge each doublet into one level of weight 2 (levels sorted, L = n/2), otherwise keep the
+n levels with weight 1.
+"""
+function merge_levels!(ws::LevelWorkspace, kramers::Bool)
+    E = ws.energies
+    buf = ws.terms
+    n = length(E)
     if kramers
         sortperm!(ws.perm, E; alg = InsertionSort) # stable, like argsort(kind="stable")
         L = n ÷ 2
         @inbounds for l in 1:L
             a = ws.perm[2l - 1]
             b = ws.perm[2l]
-            ws.levels[l] = E[a]
-            ws.curie[l] = ws.curie_all[a] + ws.curie_all[b]
-            ws.vanvleck[l] = ws.vanvleck_all[a] + ws.vanvleck_all[b]
-            ws.weights[l] = 2.0
+            buf.levels[l] = E[a]
+            buf.curie[l] = ws.curie_all[a] + ws.curie_all[b]
+            buf.vanvleck[l] = ws.vanvleck_all[a] + ws.vanvleck_all[b]
+            buf.weights[l] = 2.0
         end
         return L
     end
     @inbounds for i in 1:n
-        ws.levels[i] = E[i]
-        ws.curie[i] = ws.curie_all[i]
-        ws.vanvleck[i] = ws.vanvleck_all[i]
-        ws.weights[i] = 1.0
+        buf.levels[i] = E[i]
+        buf.curie[i] = ws.curie_all[i]
+        buf.vanvleck[i] = ws.vanvleck_all[i]
+        buf.weights[i] = 1.0
     end
     return n
 end
 
 """
-    curie_and_van_vleck_terms(energies, strengths, kramers) -> (levels, weights, curie, vanvleck)
+    relative_expm1(x) -> Float64
 
-The per-level terms for one set: energies [K] (n), strengths S_ij (n x n). Returns levels [K]
-shifted so the ground level is 0, degeneracy weights, Curie terms and Van Vleck terms [1/K],
-each of length n/2 (Kramers, doublets merged) or n.
+(1 - exp(-x)) / x for a dimensionless x, exact to rounding for every x (1 at x = 0; 1 - x/2
+for |x| < 1e-8, where the next term x^2/6 is below rounding).
 """
-function curie_and_van_vleck_terms(
-    energies::AbstractVector{<:Real},
-    strengths::AbstractMatrix{<:Real},
-    kramers::Bool,
-)
-    n = length(energies)
-    ws = LevelWorkspace{Float64}(n)
-    copyto!(ws.energies, energies)
-    copyto!(ws.strengths, strengths)
-    L = curie_and_van_vleck_terms!(ws, kramers)
-    return ws.levels[1:L], ws.weights[1:L], ws.curie[1:L], ws.vanvleck[1:L]
-end
+relative_expm1(x::Float64) = abs(x) < 1.0e-8 ? 1.0 - 0.5 * x : -expm1(-x) / x
 
 """
-    van_vleck_chi!(out, s, levels, weights, curie, vanvleck, L, T, gJ)
+    van_vleck_chi!(out, s, terms, L, n_near, T, gJ)
 
-Write chi(T) [emu/mol] of set `s` into row `s` of `out` from the first `L` per-level terms.
+Write chi(T) [emu/mol] of set `s` into row `s` of `out` from the first `L` per-level terms and
+the first `n_near` near pairs of `terms` (a `VanVleckBuffers`); T [K], gJ dimensionless. Each
+near pair adds S_ij exp(-E_i/T) (1 - exp(-x))/(x T), x = (E_j - E_i)/T, to the numerator.
 """
 function van_vleck_chi!(
     out::AbstractMatrix{Float64},
     s::Integer,
-    levels::Vector{Float64},
-    weights::Vector{Float64},
-    curie::Vector{Float64},
-    vanvleck::Vector{Float64},
+    terms::VanVleckBuffers,
     L::Integer,
+    n_near::Integer,
     T::Vector{Float64},
     gJ::Float64,
 )
     prefactor = CURIE_FACTOR * gJ^2 / 3.0
+    levels = terms.levels
+    weights = terms.weights
+    curie = terms.curie
+    vanvleck = terms.vanvleck
+    near_energy = terms.near_energy
+    near_gap = terms.near_gap
+    near_strength = terms.near_strength
     @inbounds for t in eachindex(T)
         temp = T[t]
         z = 0.0
@@ -400,38 +447,150 @@ function van_vleck_chi!(
             c += curie[l] * b
             v += vanvleck[l] * b
         end
-        out[s, t] = prefactor * (c / temp + v) / z
+        num = c / temp + v
+        for p in 1:n_near
+            x = near_gap[p] / temp
+            num += near_strength[p] * exp(-near_energy[p] / temp) * relative_expm1(x) / temp
+        end
+        out[s, t] = prefactor * num / z
     end
     return out
 end
 
 """
-    van_vleck_chi(levels, weights, curie, vanvleck, T, gJ) -> Vector{Float64}
+    VanVleckTerms
 
-chi(T) [emu/mol] of one set from the per-level terms of `curie_and_van_vleck_terms`; T [K].
+T-independent pieces of the Van Vleck sum for N parameter sets, as returned by
+`curie_and_van_vleck_terms` (the NumPy dataclass of the same name, sets numbered from 1):
+`levels` [K] (ground level 0), `weights` (degeneracy), `curie` (c_i) and `vanvleck`
+(v_i [1/K]), each N x L; `near_set`, `near_energy` [K], `near_gap` [K] and `near_strength`
+list the level pairs (i, j) with a small but non-zero gap E_j - E_i, whose contribution
+S_ij exp(-E_i/T) (1 - exp(-x))/(x T), x = gap/T, is summed exactly at each temperature instead
+of through c_i and v_i.
 """
-function van_vleck_chi(
-    levels::AbstractVector{<:Real},
-    weights::AbstractVector{<:Real},
-    curie::AbstractVector{<:Real},
-    vanvleck::AbstractVector{<:Real},
-    T::AbstractVector{<:Real},
-    gJ::Real,
+struct VanVleckTerms
+    levels::Matrix{Float64}
+    weights::Matrix{Float64}
+    curie::Matrix{Float64}
+    vanvleck::Matrix{Float64}
+    near_set::Vector{Int}
+    near_energy::Vector{Float64}
+    near_gap::Vector{Float64}
+    near_strength::Vector{Float64}
+end
+
+"""
+    curie_and_van_vleck_terms(energies, strengths, kramers) -> VanVleckTerms
+
+Split the Van Vleck sum of N sets into per-level terms that do not depend on T: energies [K]
+(N x n) and dipole strengths S_ij (N x n x n), the layout `level_scheme` returns; one set may
+be given as a vector (n) and a matrix (n x n). Pairs closer than
+DEGENERACY_TOL_REL * max(1 K, width) are degenerate (Curie term c_i); pairs with gaps up to
+NEAR_GAP_K [K] are listed as near pairs, summed exactly per temperature by `van_vleck_chi`;
+the rest form v_i = sum 2 S_ij/(E_j - E_i) [1/K]. For a Kramers ion the degenerate doublets
+are merged (L = n/2, weight 2). Throws `ArgumentError` on mismatched sizes.
+"""
+function curie_and_van_vleck_terms(
+    energies::AbstractMatrix{<:Real},
+    strengths::AbstractArray{<:Real, 3},
+    kramers::Bool,
 )
-    temps = check_temperatures(T)
-    out = zeros(1, length(temps))
-    van_vleck_chi!(
-        out,
-        1,
-        Vector{Float64}(levels),
-        Vector{Float64}(weights),
-        Vector{Float64}(curie),
-        Vector{Float64}(vanvleck),
-        length(levels),
-        temps,
-        Float64(gJ),
+    N, n = size(energies)
+    if size(strengths) != (N, n, n)
+        throw(ArgumentError(
+            "strengths is $(size(strengths)), expected $((N, n, n)) for energies $((N, n))",
+        ))
+    end
+    if kramers && isodd(n)
+        throw(ArgumentError("a Kramers ion has an even number of levels, got $n"))
+    end
+    L = kramers ? n ÷ 2 : n
+    ws = LevelWorkspace{Float64}(n)
+    buf = ws.terms
+    terms = VanVleckTerms(
+        zeros(N, L),
+        zeros(N, L),
+        zeros(N, L),
+        zeros(N, L),
+        Int[],
+        Float64[],
+        Float64[],
+        Float64[],
     )
-    return vec(out)
+    for s in 1:N
+        for i in 1:n
+            ws.energies[i] = energies[s, i]
+        end
+        for j in 1:n, i in 1:n
+            ws.strengths[i, j] = strengths[s, i, j]
+        end
+        _, n_near = curie_and_van_vleck_terms!(ws, kramers)
+        for l in 1:L
+            terms.levels[s, l] = buf.levels[l]
+            terms.weights[s, l] = buf.weights[l]
+            terms.curie[s, l] = buf.curie[l]
+            terms.vanvleck[s, l] = buf.vanvleck[l]
+        end
+        for p in 1:n_near
+            push!(terms.near_set, s)
+            push!(terms.near_energy, buf.near_energy[p])
+            push!(terms.near_gap, buf.near_gap[p])
+            push!(terms.near_strength, buf.near_strength[p])
+        end
+    end
+    return terms
+end
+
+function curie_and_van_vleck_terms(
+    energies::AbstractVector{<:Real},
+    strengths::AbstractMatrix{<:Real},
+    kramers::Bool,
+)
+    return curie_and_van_vleck_terms(
+        reshape(energies, 1, :),
+        reshape(strengths, 1, size(strengths)...),
+        kramers,
+    )
+end
+
+"""
+    van_vleck_chi(terms, T, gJ) -> Matrix{Float64}
+
+chi(T) [emu/mol] from the terms of `curie_and_van_vleck_terms`, N x length(T); T [K], gJ the
+Lande factor (dimensionless). The near pairs of each set are added into its numerator.
+"""
+function van_vleck_chi(terms::VanVleckTerms, T::AbstractVector{<:Real}, gJ::Real)
+    temps = check_temperatures(T)
+    N, L = size(terms.levels)
+    npairs = length(terms.near_set)
+    if !(size(terms.weights) == size(terms.curie) == size(terms.vanvleck) == (N, L))
+        throw(ArgumentError("levels, weights, curie and vanvleck must all be $((N, L))"))
+    end
+    pair_lengths = map(length, (terms.near_energy, terms.near_gap, terms.near_strength))
+    all(==(npairs), pair_lengths) ||
+        throw(ArgumentError("near_set and the other near_* vectors differ in length"))
+    all(s -> 1 <= s <= N, terms.near_set) ||
+        throw(ArgumentError("near_set holds set numbers outside 1:$N"))
+    buf = VanVleckBuffers(L, npairs)
+    out = zeros(N, length(temps))
+    for s in 1:N
+        for l in 1:L
+            buf.levels[l] = terms.levels[s, l]
+            buf.weights[l] = terms.weights[s, l]
+            buf.curie[l] = terms.curie[s, l]
+            buf.vanvleck[l] = terms.vanvleck[s, l]
+        end
+        n_near = 0
+        for p in 1:npairs
+            terms.near_set[p] == s || continue
+            n_near += 1
+            buf.near_energy[n_near] = terms.near_energy[p]
+            buf.near_gap[n_near] = terms.near_gap[p]
+            buf.near_strength[n_near] = terms.near_strength[p]
+        end
+        van_vleck_chi!(out, s, buf, L, n_near, temps, Float64(gJ))
+    end
+    return out
 end
 
 # --------------------------------------------------------------------------------------------
@@ -479,18 +638,8 @@ function zero_field_chi!(
         ws = LevelWorkspace{T}(n)
         for s in sets
             level_scheme!(ws, am, ops, coeffs, s, route)
-            L = curie_and_van_vleck_terms!(ws, kramers)
-            van_vleck_chi!(
-                out,
-                s,
-                ws.levels,
-                ws.weights,
-                ws.curie,
-                ws.vanvleck,
-                L,
-                temps,
-                ion.gJ,
-            )
+            L, n_near = curie_and_van_vleck_terms!(ws, kramers)
+            van_vleck_chi!(out, s, ws.terms, L, n_near, temps, ion.gJ)
         end
     end
     return out

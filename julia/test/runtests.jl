@@ -22,11 +22,18 @@ const LEVELS_CHI_FILES = [
     "levels_chi_dy_all_even_k.txt",
     "levels_chi_er_DE_test_curves.txt",
     "levels_chi_er_even_q_negative.txt",
+    "levels_chi_er_near_crossing.txt",
     "levels_chi_er_odd_q.txt",
     "levels_chi_ho_blocks.txt",
     "levels_chi_tb_full.txt",
+    "levels_chi_tb_near_degenerate.txt",
     "levels_chi_tm_real_blocks.txt",
     "levels_chi_yb_persymmetric.txt",
+]
+# the cases whose every set has level pairs closer than NEAR_GAP_K (non-Kramers and Kramers)
+const NEAR_PAIR_FILES = [
+    "levels_chi_tb_near_degenerate.txt",
+    "levels_chi_er_near_crossing.txt",
 ]
 const MOMENT_FILES = ["moment_KErSe2_1T.txt"]
 const GOLDEN_FILES = vcat(CONSTANT_FILES, STEVENS_FILES, LEVELS_CHI_FILES, MOMENT_FILES)
@@ -42,6 +49,49 @@ const MOMENT_TOL = 1.0e-9
 
 sorted_rows(E) = mapslices(sort, E; dims = 2)
 
+# both branches of relative_expm1 (|x| < 1e-8 and above), both signs
+const EXPM1_POINTS = [
+    1.0e-12,
+    -1.0e-12,
+    1.0e-9,
+    -3.0e-9,
+    3.0e-8,
+    -3.0e-8,
+    1.0e-4,
+    0.5,
+    30.0,
+    -5.0,
+]
+
+"""
+    brute_force_chi(E, S, T, gJ) -> Vector{Float64}
+
+Zero-field powder chi(T) [emu/mol] of one set from its energies E [K] and dipole strengths S,
+summed pair by pair in 256-bit BigFloat: S_ij (exp(-E_i/T) - exp(-E_j/T)) / (E_j - E_i), or
+S_ij exp(-E_i/T) / T for equal energies. No degeneracy tolerance and no cancellation, so it is
+exact for the given E and S, however close two levels are.
+"""
+function brute_force_chi(E::AbstractVector, S::AbstractMatrix, T::AbstractVector, gJ::Real)
+    return setprecision(BigFloat, 256) do
+        e = big.(E) .- minimum(big.(E))
+        chi = zeros(length(T))
+        for (t, temp) in enumerate(big.(T))
+            boltz = exp.(-e ./ temp)
+            num = big(0.0)
+            for j in eachindex(e), i in eachindex(e)
+                gap = e[j] - e[i]
+                if iszero(gap)
+                    num += S[i, j] * boltz[i] / temp
+                else
+                    num += S[i, j] * (boltz[i] - boltz[j]) / gap
+                end
+            end
+            chi[t] = Float64(big(LigandML.CURIE_FACTOR) * big(gJ)^2 / 3 * num / sum(boltz))
+        end
+        chi
+    end
+end
+
 @testset "LigandML kernels" begin
     @testset "the golden directory holds exactly the named files" begin
         @test isdir(GOLDEN_DIR)
@@ -56,6 +106,9 @@ sorted_rows(E) = mapslices(sort, E; dims = 2)
         @test scalar(blocks, "MU_B_PER_ION_IN_EMU_PER_MOL") ≈
             LigandML.MU_B_PER_ION_IN_EMU_PER_MOL rtol = 4eps()
         @test scalar(blocks, "KELVIN_PER_MEV") ≈ LigandML.KELVIN_PER_MEV rtol = 4eps()
+        # the Van Vleck level-pair tolerances are the reference's, exactly
+        @test scalar(blocks, "DEGENERACY_TOL_REL") == LigandML.DEGENERACY_TOL_REL
+        @test scalar(blocks, "NEAR_GAP_K") == LigandML.NEAR_GAP_K
     end
 
     @testset "Stevens operators ($file)" for file in STEVENS_FILES
@@ -95,6 +148,60 @@ sorted_rows(E) = mapslices(sort, E; dims = 2)
                 full = eigvals(Hermitian(Matrix(H[:, :, s])))
                 @test relative_error(sort(energies[s, :]), full) <= ENERGY_TOL
             end
+        end
+    end
+
+    @testset "Van Vleck terms ($file)" for file in LEVELS_CHI_FILES
+        blocks = golden(file)
+        ion, batch = golden_batch(blocks)
+        T = vec(blocks["T"])
+        N = n_sets(batch)
+        n = dimension(ion)
+        energies, strengths = level_scheme(ion, batch)
+        terms = curie_and_van_vleck_terms(energies, strengths, iskramers(ion))
+        L = iskramers(ion) ? n ÷ 2 : n
+        @test size(terms.levels) == size(terms.curie) == size(terms.vanvleck) == (N, L)
+        @test all(==(iskramers(ion) ? 2.0 : 1.0), terms.weights)
+        @test all(==(0.0), minimum(terms.levels; dims = 2))
+        @test issorted(terms.near_set)
+        @test all(g -> 0 < abs(g) < LigandML.NEAR_GAP_K, terms.near_gap)
+        # the near pairs come in (i, j), (j, i) couples: the gaps sum to zero
+        @test abs(sum(terms.near_gap)) <= 1.0e-12
+        # the public pieces reproduce the threaded sweep exactly
+        @test van_vleck_chi(terms, T, ion.gJ) ≈ zero_field_chi(ion, batch, T) rtol = 1.0e-14
+        # one set given as a vector and a matrix
+        first_set = curie_and_van_vleck_terms(
+            energies[1, :],
+            strengths[1, :, :],
+            iskramers(ion),
+        )
+        @test first_set.levels == terms.levels[1:1, :]
+        @test first_set.near_gap == terms.near_gap[terms.near_set .== 1]
+    end
+
+    @testset "near pairs against a BigFloat pair sum ($file)" for file in NEAR_PAIR_FILES
+        blocks = golden(file)
+        ion, batch = golden_batch(blocks)
+        T = vec(blocks["T"])
+        energies, strengths = level_scheme(ion, batch)
+        terms = curie_and_van_vleck_terms(energies, strengths, iskramers(ion))
+        # every set of these cases takes the per-pair path
+        @test unique(terms.near_set) == 1:n_sets(batch)
+        @test minimum(abs, terms.near_gap) < 1.0e-4
+        chi = zero_field_chi(ion, batch, T)
+        for s in 1:n_sets(batch)
+            exact = brute_force_chi(energies[s, :], strengths[s, :, :], T, ion.gJ)
+            @test max_pointwise_relative_error(chi[s, :], exact) <= 1.0e-11
+        end
+    end
+
+    @testset "(1 - exp(-x))/x to rounding" begin
+        @test LigandML.relative_expm1(0.0) == 1.0
+        for x in EXPM1_POINTS
+            exact = setprecision(BigFloat, 256) do
+                Float64((1 - exp(-big(x))) / big(x))
+            end
+            @test LigandML.relative_expm1(x) ≈ exact rtol = 4eps()
         end
     end
 
