@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .fitting import fit_least_squares, prepare_curve
+from .fitting import DEFAULT_BOX, fit_least_squares, prepare_curve
 from .grid_posterior import grid_posterior
 from .metrics import distinct_equivalents, equivalents_found, nearest_equivalent_error
 from .parameters import canonical_DE
@@ -173,20 +173,25 @@ def compare_curve(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float 
     return out
 
 
-def _found(result: MethodResult, D_true: float, E_true: float) -> int:
+def _found(result: MethodResult, D_true: float, E_true: float) -> np.ndarray:
+    """Bool per distinct equivalent of the truth: found by the samples or the minima."""
     if result.samples is not None:
-        f = equivalents_found(result.samples["D"], result.samples["E"], D_true, E_true,
-                              FOUND_RADIUS, FOUND_MIN_FRACTION)
-    else:
-        s = result.solutions
-        f = equivalents_found(s["D"], s["E"], D_true, E_true, FOUND_RADIUS, min_fraction=0.0)
-    return int(f.sum())
+        return equivalents_found(result.samples["D"], result.samples["E"], D_true, E_true,
+                                 FOUND_RADIUS, FOUND_MIN_FRACTION)
+    s = result.solutions
+    return equivalents_found(s["D"], s["E"], D_true, E_true, FOUND_RADIUS, min_fraction=0.0)
+
+
+def _in_box(points: np.ndarray, box=DEFAULT_BOX) -> np.ndarray:
+    return ((points[:, 0] >= box["D"][0]) & (points[:, 0] <= box["D"][1])
+            & (points[:, 1] >= box["E"][0]) & (points[:, 1] <= box["E"][1]))
 
 
 def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
     """One row per method: canonical D, E [K], chi_dia [emu/mol], seconds; with truth
     (keys D, E, chi_dia) also err_point [K] (point estimate), err_median [K] (median over samples
-    or, for fits, over the distinct minima), found / n_equivalents."""
+    or, for fits, over the distinct minima), found / n_equivalents, and found_in_box / n_in_box
+    counting only the equivalents inside the default D, E box (the prior of the posteriors)."""
     rows = []
     for r in results:
         row = {"method": r.method, "D": r.D, "E": r.E, "chi_dia": r.chi_dia, "seconds": r.seconds}
@@ -197,8 +202,12 @@ def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
             row["err_point"] = float(nearest_equivalent_error(r.D, r.E, Dt, Et))
             pts = r.samples if r.samples is not None else r.solutions
             row["err_median"] = float(np.median(nearest_equivalent_error(pts["D"], pts["E"], Dt, Et)))
-            row["found"] = _found(r, Dt, Et)
-            row["n_equivalents"] = len(distinct_equivalents(Dt, Et))
+            found = _found(r, Dt, Et)
+            inside = _in_box(distinct_equivalents(Dt, Et))
+            row["found"] = int(found.sum())
+            row["n_equivalents"] = len(found)
+            row["found_in_box"] = int(found[inside].sum())
+            row["n_in_box"] = int(inside.sum())
             if "chi_dia" in truth and np.isfinite(r.chi_dia):
                 row["chi_dia_error"] = r.chi_dia - truth["chi_dia"]
         row["note"] = r.note
