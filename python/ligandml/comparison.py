@@ -49,32 +49,51 @@ class MethodResult:
 
 
 def read_curve_csv(path, quantity: str = "chi") -> tuple[np.ndarray, np.ndarray]:
-    """Read (T [K], values) from a CSV file: columns named T and chi (or chiT), else the first two
-    numeric columns. Rows with missing values are dropped. Raises FileNotFoundError/ValueError."""
+    """Read (T [K], values) from a text table: comma-, semicolon-, tab- or space-separated.
+
+    Columns named T and chi (or chiT, per `quantity`) in a header line are used when present,
+    else the first two columns. Lines whose two fields are not numbers (headers, units, '--'
+    for missing values) are skipped; '#' starts a comment. Sorted by T. Raises
+    FileNotFoundError, or ValueError with fewer than 8 usable rows.
+    """
+    import re
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such curve file: {path}")
-    df = pd.read_csv(path, sep=None, engine="python", comment="#")
-    cols = {str(c).strip().lower(): c for c in df.columns}
-    if "t" in cols and quantity.lower() in cols:
-        df = df[[cols["t"], cols[quantity.lower()]]]
-    else:
-        num = df.apply(pd.to_numeric, errors="coerce")
-        numeric = [c for c in num.columns if num[c].notna().mean() > 0.5]
-        if len(numeric) < 2:
-            # no header: read again without one
-            df = pd.read_csv(path, sep=None, engine="python", comment="#", header=None)
-            num = df.apply(pd.to_numeric, errors="coerce")
-            numeric = [c for c in num.columns if num[c].notna().mean() > 0.5]
-            if len(numeric) < 2:
-                raise ValueError(f"{path}: need two numeric columns (T [K] and {quantity})")
-        df = num[numeric[:2]]
-    df = df.apply(pd.to_numeric, errors="coerce").dropna()
-    if len(df) < 8:
-        raise ValueError(f"{path}: only {len(df)} complete rows; need at least 8")
-    T, y = df.iloc[:, 0].to_numpy(float), df.iloc[:, 1].to_numpy(float)
-    order = np.argsort(T)
-    return T[order], y[order]
+    lines = [ln.split("#", 1)[0].rstrip("\r\n") for ln in path.read_text(errors="replace").splitlines()]
+    lines = [ln for ln in lines if ln.strip()]
+    sample = "\n".join(lines[:50])
+    sep = next((c for c in (",", ";", "\t") if c in sample), None)
+
+    def split(ln):
+        return [f.strip() for f in ln.split(sep)] if sep else ln.split()
+
+    def number(field):
+        try:
+            return float(field)
+        except ValueError:
+            return None
+
+    cols = (0, 1)
+    for ln in lines[:5]:  # a header naming the columns
+        names = [re.sub(r"[^a-z]", "", f.lower()) for f in split(ln)]
+        if "t" in names and quantity.lower() in names:
+            cols = (names.index("t"), names.index(quantity.lower()))
+            break
+    rows = []
+    for ln in lines:
+        fields = split(ln)
+        if len(fields) > max(cols):
+            a, b = number(fields[cols[0]]), number(fields[cols[1]])
+            if a is not None and b is not None and np.isfinite(a) and np.isfinite(b):
+                rows.append((a, b))
+    if len(rows) < 8:
+        raise ValueError(f"{path}: found {len(rows)} rows with numeric T and {quantity}; need at least 8 "
+                         "(two numeric columns, or a header naming T and the quantity)")
+    data = np.array(rows)
+    order = np.argsort(data[:, 0], kind="stable")
+    return data[order, 0], data[order, 1]
 
 
 def find_models(root=None) -> dict:
