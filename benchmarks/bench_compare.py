@@ -158,7 +158,13 @@ def main(argv=None):
     paths = {} if args.no_network else find_models()
     models = {}
     if paths:
+        import torch
+
         from ligandml.model import load_model
+
+        # one torch thread: on 2 shared cores, torch's spinning OpenMP pool and NumPy's BLAS
+        # threads slow each other down by ~30x between alternating calls
+        torch.set_num_threads(1)
 
         for name, p in paths.items():
             models[name] = load_model(p)
@@ -236,7 +242,8 @@ def main(argv=None):
         f"Command: `python benchmarks/bench_compare.py --n-noisy {args.n_noisy} --n-clean {args.n_clean}"
         f"{' --no-network' if args.no_network else ''}`  ",
         f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
-        f"{os.cpu_count()} cores shared with other jobs; backend {backend}; total {elapsed:.0f} s.  ",
+        f"{os.cpu_count()} cores shared with other jobs; backend {backend}; torch 1 thread; "
+        f"total {elapsed:.0f} s.  ",
         f"Models: {model_info if model_info else 'none found (network and hybrid rows absent)'}",
         "",
         "Definitions: err_point = distance [K] in the D-E plane from the method's point estimate "
