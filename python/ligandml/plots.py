@@ -89,8 +89,8 @@ def curve_plot(ax, post, n_predictive: int = 200, quantity: str = "chiT"):
     y_in = post.chi_input * T if quantity == "chiT" else post.chi_input
     lo, med, hi = np.percentile(pred, [5, 50, 95], axis=0)
     ax.fill_between(T, lo, hi, color="tab:blue", alpha=0.3, label="posterior predictive 5-95 %")
-    ax.plot(T, med, "-", color="tab:blue", label="posterior predictive median")
-    ax.plot(T, y_in, "o", mfc="none", color="tab:red", ms=3, label="input (per ion)")
+    ax.plot(T, y_in, "o", mfc="none", color="tab:red", ms=3, label="input (per ion)", zorder=2)
+    ax.plot(T, med, "-", color="navy", lw=1.2, label="posterior predictive median", zorder=3)
     ax.set_xscale("log")
     ax.set_xlabel("T (K)")
     ax.set_ylabel(r"$\chi T$ (emu K/mol)" if quantity == "chiT" else r"$\chi$ (emu/mol)")
