@@ -247,3 +247,12 @@ def test_cli_train_on_a_dataset_store(tmp_path):
     assert model.dataset_config["n_sets"] == 300 and model.train_config["vae_epochs"] == 1
     assert model.dataset_normalizer["kind"] == "minmax"
     assert len(model.reference_set()[0]) == 100
+
+
+def test_shipped_posterior_refines_to_the_exact_equivalents():
+    """Posterior.refine hands the samples to ligandml.fitting: the six exact minima come back."""
+    post = load_model().predict(*benchmark_curve("axial"), n_samples=1000, seed=0)
+    result = post.refine(max_starts=6)
+    D_c, E_c = lm.canonical_DE(result.best["D"], result.best["E"])
+    assert D_c == pytest.approx(-6.0, abs=1e-3) and E_c == pytest.approx(0.5, abs=1e-3)
+    assert result.best["chi_dia"] == pytest.approx(0.002, abs=1e-5)
