@@ -163,7 +163,13 @@ def run_network(model, name: str, T, chi, n_samples: int = 1000, seed: int = 0) 
 
 
 def run_hybrid(net: MethodResult, **kwargs) -> MethodResult:
-    """Network samples refined by least squares (Posterior.refine); the time includes the network's."""
+    """Network samples refined by least squares (Posterior.refine); the time includes the network's.
+
+    chi_dia is always a free nuisance of the fit (plus s_m when the network samples it), also
+    for a network trained without chi_dia: the network only supplies the starting points.
+    """
+    if "nuisance" not in kwargs:
+        kwargs["nuisance"] = ("chi_dia",) + (("s_m",) if "s_m" in net.samples.columns else ())
     res = net.posterior.refine(**kwargs)
     D, E = _canonical_point(res.best["D"], res.best["E"])
     return MethodResult(net.method.replace("VAE-INN", "hybrid"), D, E, res.best.get("chi_dia", np.nan),
