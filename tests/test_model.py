@@ -49,7 +49,7 @@ def tiny_models(one_torch_thread):
     tc = TrainConfig(vae_epochs=3, inn_epochs=2, flow_epochs=3, batch_size=256, n_validation=1000)
     models = {kind: train_model(curves, params, T_GRID, split, model_config=ModelConfig(kind=kind,
                                 n_reference=2000), train_config=tc, progress=False)
-              for kind in ("faithful", "cinn")}
+              for kind in ("faithful", "vae_cinn", "cinn")}
     return models
 
 
@@ -101,10 +101,11 @@ def test_conditional_flow_is_invertible_and_trains():
 
 
 # ----------------------------------------------------------------------------- end to end
-@pytest.mark.parametrize("kind", ["faithful", "cinn"])
+@pytest.mark.parametrize("kind", ["faithful", "vae_cinn", "cinn"])
 def test_tiny_train_save_load_predict(tiny_models, tmp_path, kind):
     model = tiny_models[kind]
-    assert set(model.history["phase"]) == ({"vae", "inn"} if kind == "faithful" else {"flow"})
+    assert set(model.history["phase"]) == {"faithful": {"vae", "inn"}, "vae_cinn": {"vae", "flow"},
+                                           "cinn": {"flow"}}[kind]
     assert np.isfinite(model.history["val_loss"]).all()
     model.save(tmp_path / "m")
     desc = json.loads((tmp_path / "m" / "model.json").read_text())
@@ -117,10 +118,22 @@ def test_tiny_train_save_load_predict(tiny_models, tmp_path, kind):
     assert list(post_b.samples.columns) == ["D", "E", "chi_dia"]
     assert post_b.samples.shape == (300, 3)
     np.testing.assert_allclose(post_a.samples.to_numpy(), post_b.samples.to_numpy(), rtol=1e-5, atol=1e-6)
-    n_lat = 3 if kind == "faithful" else model.config.n_cond
+    n_lat = model.config.n_cond if kind == "cinn" else 3
     assert post_b.latent.shape == (n_lat,)
     assert post_b.T.shape == (128,) and post_b.chi_input.shape == (128,)
     assert post_b.ion.name == "Er3+" and post_b.field is None
+
+
+def test_vae_cinn_reuses_a_pretrained_vae(tiny_models):
+    curves, params, split = tiny_data(n_sets=300, copies=1)
+    faithful = tiny_models["faithful"]
+    model = train_model(curves, params, T_GRID, split, model_config=ModelConfig(kind="vae_cinn", n_reference=50),
+                        train_config=TrainConfig(flow_epochs=1, batch_size=128), progress=False,
+                        pretrained_vae=faithful)
+    assert set(model.history["phase"]) == {"flow"}
+    T, chi = benchmark_curve("axial")
+    np.testing.assert_allclose(model.net.vae.encode(model._features(chi))[0].detach().numpy(),
+                               faithful.net.vae.encode(faithful._features(chi))[0].detach().numpy())
 
 
 def test_state_dict_loads_with_torch_weights_only(tiny_models, tmp_path):

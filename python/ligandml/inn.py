@@ -88,13 +88,16 @@ def mmd_multiscale(a: torch.Tensor, b: torch.Tensor, widths=(0.2, 0.5, 0.9, 1.3)
 
 
 def ardizzone_losses(inn: LatentINN, x: torch.Tensor, y: torch.Tensor, *, lambda_fit: float = 3.0,
-                     lambda_latent: float = 300.0, lambda_rev: float = 400.0, pad_noise: float = 1e-3,
+                     lambda_latent: float = 300.0, lambda_rev: float = 400.0, lambda_pad: float = 0.0,
+                     pad_noise: float = 1e-3,
                      y_noise: float = 1e-3, mmd_widths=(0.2, 0.5, 0.9, 1.3)) -> dict[str, torch.Tensor]:
     """The four losses of Ardizzone et al. for a batch of (standardised) x and y.
 
     Returns dict with "fit" (forward MSE on [pad, y]), "latent" (MMD of (z, y) vs (N(0,I), y)),
-    "rev" (MMD of x from fresh z vs x), "recon" (MSE of x from the perturbed forward output) and
-    "total" (weighted sum).
+    "rev" (MMD of x from fresh z vs x), "recon" (MSE of x from the perturbed forward output),
+    "pad" (mean square of the x-side padding produced from fresh z: without it the INN hides the
+    information about y in the padding, and samples drawn with fresh z ignore y) and "total"
+    (weighted sum).
     """
     n_x, n_y, n_z = inn.n_x, inn.n_y, inn.n_z
     batch = x.shape[0]
@@ -108,10 +111,11 @@ def ardizzone_losses(inn: LatentINN, x: torch.Tensor, y: torch.Tensor, *, lambda
     z_pert = out[:, :n_z].detach() + y_noise * torch.randn(batch, n_z, device=x.device, dtype=x.dtype)
     x_recon = inn.inverse_y(inn.assemble_y(z_pert, y_noisy, pad_noise))
     recon = ((x_recon - x_pad) ** 2).mean()
-    x_rand = inn.inverse_y(inn.assemble_y(torch.randn_like(z_normal), y_noisy, pad_noise))[:, :n_x]
-    rev = mmd_multiscale(x_rand, x, mmd_widths)
-    total = lambda_fit * (fit + recon) + lambda_latent * latent + lambda_rev * rev
-    return {"total": total, "fit": fit, "latent": latent, "rev": rev, "recon": recon}
+    x_rand_padded = inn.inverse_y(inn.assemble_y(torch.randn_like(z_normal), y_noisy, pad_noise))
+    rev = mmd_multiscale(x_rand_padded[:, :n_x], x, mmd_widths)
+    pad = (x_rand_padded[:, n_x:] ** 2).mean() if inn.width > n_x else torch.zeros_like(rev)
+    total = lambda_fit * (fit + recon) + lambda_latent * latent + lambda_rev * rev + lambda_pad * pad
+    return {"total": total, "fit": fit, "latent": latent, "rev": rev, "recon": recon, "pad": pad}
 
 
 # ----------------------------------------------------------------------------- conditional flow

@@ -149,11 +149,14 @@ def _fit(phase: str, module_params, step_loss, val_loss, n_train: int, epochs: i
 def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: ModelConfig | None = None,
                 train_config: TrainConfig | None = None, ion: str = "Er3+", field=None,
                 quantity: str = "chi", dataset_config: dict | None = None,
-                dataset_normalizer: dict | None = None, progress: bool = True, device=None) -> VAEINNModel:
+                dataset_normalizer: dict | None = None, progress: bool = True, device=None,
+                pretrained_vae: VAEINNModel | None = None) -> VAEINNModel:
     """Train a model on curves (N, n_T) in `quantity` units (emu/mol or emu K/mol, per ion) with
     their parameters (DataFrame: parameter columns, chi_dia, s_m, set_index...).
 
     split: array of "train"/"test" per curve (None: all train, validation from a 10% hold-out).
+    pretrained_vae: for kinds with a VAE, reuse this model's VAE and preprocessing (same T grid)
+    and train only the INN/flow on its latents.
     Returns the trained VAEINNModel (metrics and history in model.metrics / model.history).
     """
     mc = model_config or ModelConfig()
@@ -180,6 +183,12 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
 
     net = VAEINNNet(mc, T.size, len(names)).to(dev)
     _fit_normalisation(net, curves[tr], x_all[tr], mc)
+    if pretrained_vae is not None:
+        if mc.kind == "cinn" or pretrained_vae.config.preprocessing != mc.preprocessing:
+            raise ValueError("pretrained_vae needs a model kind with a VAE and the same preprocessing")
+        net.vae.load_state_dict(pretrained_vae.net.vae.state_dict())
+        net.feat_shift.copy_(pretrained_vae.net.feat_shift)
+        net.feat_scale.copy_(pretrained_vae.net.feat_scale)
     curves_t = torch.as_tensor(curves, device=dev)
     with torch.no_grad():
         feats = torch.cat([net.features(curves_t[i:i + 65536]) for i in range(0, len(curves_t), 65536)])
@@ -190,14 +199,18 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
     f_tr, f_te, x_tr, x_te = feats[tr], feats[te], x_std[tr], x_std[te]
     history: list[dict] = []
     t_start = time.perf_counter()
-    if mc.kind == "faithful":
-        _train_vae(net, f_tr, f_te, tc, progress, history)
+    if mc.kind in ("faithful", "vae_cinn"):
+        if pretrained_vae is None:
+            _train_vae(net, f_tr, f_te, tc, progress, history)
         with torch.no_grad():
             y_tr, y_te = _raw_latent(net, f_tr), _raw_latent(net, f_te)
             net.y_mean.copy_(y_tr.mean(0))
             net.y_std.copy_(y_tr.std(0).clamp_min(1e-6))
             y_tr, y_te = (y_tr - net.y_mean) / net.y_std, (y_te - net.y_mean) / net.y_std
-        _train_inn(net, x_tr, y_tr, x_te, y_te, tc, progress, history)
+        if mc.kind == "faithful":
+            _train_inn(net, x_tr, y_tr, x_te, y_te, tc, progress, history)
+        else:  # conditional flow on the (standardised) VAE latent
+            _train_flow(net, y_tr, x_tr, y_te, x_te, tc, progress, history)
     else:
         _train_flow(net, f_tr, x_tr, f_te, x_te, tc, progress, history)
         with torch.no_grad():
@@ -262,14 +275,14 @@ def _reorder(out, target):
 def _train_inn(net, x_tr, y_tr, x_te, y_te, tc, progress, history):
     inn, c = net.inn, net.config
     kw = dict(lambda_fit=c.lambda_fit, lambda_latent=c.lambda_latent, lambda_rev=c.lambda_rev,
-              pad_noise=c.pad_noise, y_noise=c.y_noise, mmd_widths=c.mmd_widths)
+              lambda_pad=c.lambda_pad, pad_noise=c.pad_noise, y_noise=c.y_noise, mmd_widths=c.mmd_widths)
 
     def step(idx):
         return ardizzone_losses(inn, x_tr[idx], y_tr[idx], **kw)["total"], {}
 
     def val():
         n = min(len(x_te), 4 * tc.batch_size)
-        parts = {k: 0.0 for k in ("total", "fit", "latent", "rev", "recon")}
+        parts = {k: 0.0 for k in ("total", "fit", "latent", "rev", "recon", "pad")}
         chunks = 0
         with torch.no_grad():
             torch.manual_seed(tc.seed + 3)
