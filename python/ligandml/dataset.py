@@ -546,10 +546,15 @@ def _run_local(path, config, todo, backend, bar):
     return results
 
 
+def _chunk_task(chunk: int, path: str, config: dict, backend: str) -> dict:
+    """generate_chunk with the chunk index first, for client.map over the indices."""
+    return generate_chunk(path, config, chunk, backend)
+
+
 def _run_dask(client, path, config, todo, backend, bar):
     from distributed import as_completed
 
-    futures = client.map(generate_chunk, todo, path=str(path), config=config.to_dict(),
+    futures = client.map(_chunk_task, todo, path=str(path), config=config.to_dict(),
                          backend=backend, pure=False)
     results = []
     for future in as_completed(futures):
