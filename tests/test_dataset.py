@@ -157,6 +157,20 @@ def test_chiT_representation(tmp_path):
     assert np.array_equal(curves[:, 1:], s_m * curves[:, :1] + chi_dia * ds.T)
 
 
+def test_finite_field_stevens_parameters_in_other_units(tmp_path):
+    c = small_config(params={"B20": (-2.0, 2.0), "B22": (0.0, 1.0), "B43": (-0.02, 0.02)},
+                     unit="cm-1", field=1.0, n_sets=12, chunk_sets=5, n_T=8, copies=1)
+    ds = generate_dataset(c, tmp_path / "field.zarr", backend="numpy", progress=False)
+    assert ds.param_names == ["B20", "B22", "B43"]
+    clean = ds.params[ds.clean]
+    direct = ligandml.powder_susceptibility("Er3+", clean[ds.param_names], ds.T, field=1.0,
+                                            unit="cm-1", backend="numpy")
+    assert np.array_equal(ds.curves[ds.clean], direct)
+    zero = ligandml.powder_susceptibility("Er3+", clean[ds.param_names], ds.T, unit="cm-1",
+                                          backend="numpy")
+    assert not np.allclose(direct[:, 0], zero[:, 0], rtol=1e-3)  # the field is really used
+
+
 def test_error_draws_have_the_requested_widths(tmp_path):
     z_dia, s_m = draw_errors(np.random.default_rng(3), 100_000, 0.002, 0.04)
     assert abs(z_dia.std() / 0.002 - 1) < 0.03 and abs(z_dia.mean()) < 3 * 0.002 / np.sqrt(1e5)
@@ -210,17 +224,17 @@ def test_same_config_same_bytes_and_chunks_are_order_independent(small, tmp_path
 
 
 def test_resume_after_interruption(small, tmp_path, monkeypatch):
-    real = dsmod.generate_chunk
+    real = dsmod.compute_chunk
     calls = []
 
     def crash_on_third(*args, **kwargs):
-        calls.append(args[2])
+        calls.append(args[1])
         if len(calls) == 3:
             raise KeyboardInterrupt("simulated interruption")
         return real(*args, **kwargs)
 
     path = tmp_path / "resumed.zarr"
-    monkeypatch.setattr(dsmod, "generate_chunk", crash_on_third)
+    monkeypatch.setattr(dsmod, "compute_chunk", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         generate_dataset(small_config(sigma_m=0.05), path, backend="numpy", progress=False)
     status = store_status(path)
@@ -228,7 +242,7 @@ def test_resume_after_interruption(small, tmp_path, monkeypatch):
     with pytest.raises(IncompleteDatasetError, match="incomplete dataset.*rerun generate"):
         open_dataset(path)
     calls.clear()
-    monkeypatch.setattr(dsmod, "generate_chunk", lambda *a, **k: (calls.append(a[2]), real(*a, **k))[1])
+    monkeypatch.setattr(dsmod, "compute_chunk", lambda *a, **k: (calls.append(a[1]), real(*a, **k))[1])
     ds = generate_dataset(small_config(sigma_m=0.05), path, backend="numpy", progress=False)
     assert calls == [2, 3, 4]  # only the missing chunks
     assert ds.timings["chunks_resumed_from"] == 2

@@ -538,11 +538,27 @@ def _prepare_store(path: Path, config: DatasetConfig, backend: str, overwrite: b
 
 
 def _run_local(path, config, todo, backend, bar):
-    results = []
-    cfg = config.to_dict()
-    for chunk in todo:
-        results.append(generate_chunk(str(path), cfg, chunk, backend))
-        bar.update(1)
+    """Compute the chunks in order in this process; each chunk is written by one background
+    thread while the next one is computed (compression and file I/O release the GIL, as does
+    the diagonalisation). At most two chunks are held in memory."""
+    import zarr
+    from concurrent.futures import ThreadPoolExecutor
+
+    group = zarr.open_group(str(path), mode="r+")
+    results, pending = [], None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ligandml-write") as writer:
+        try:
+            for chunk in todo:
+                data = compute_chunk(config, chunk, backend)
+                if pending is not None:
+                    previous, pending = pending, None
+                    results.append(previous.result())
+                    bar.update(1)
+                pending = writer.submit(write_chunk, group, data)
+        finally:  # an interruption still finishes (and marks) the chunk being written
+            if pending is not None:
+                results.append(pending.result())
+                bar.update(1)
     return results
 
 
