@@ -515,7 +515,7 @@ def _open_existing(path: Path, config: DatasetConfig, backend: str):
     if differ:
         raise ValueError(f"the store at {path} was generated with a different configuration "
                          f"(fields {differ} differ); use another path or overwrite=True")
-    if group.attrs.get("backend") != backend:
+    if not group.attrs.get("complete") and group.attrs.get("backend") != backend:
         raise ValueError(f"the store at {path} was started with backend "
                          f"{group.attrs.get('backend')!r}; resume it with that backend, not {backend!r}")
     return group
