@@ -11,8 +11,10 @@ from importlib.metadata import PackageNotFoundError, version as _version
 from .backends import backend_info, install_julia
 from .constants import curie_constant
 from .crystal_field import CrystalField
+from .dataset import Dataset, DatasetConfig, generate_dataset, open_dataset
 from .experimental import apply_experimental_errors
 from .ions import LANTHANIDES, Ion, ion
+from .normalization import MinMaxNormalizer, OutOfDistributionWarning
 from .operators import spin_matrices, stevens_operator
 from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
 from .sweeps import powder_magnetization, powder_susceptibility
@@ -24,7 +26,8 @@ except PackageNotFoundError:  # running from a source tree
 
 __all__ = [
     "backend_info", "install_julia",
-    "CrystalField", "Ion", "LANTHANIDES", "apply_experimental_errors", "canonical_DE",
+    "CrystalField", "Dataset", "DatasetConfig", "MinMaxNormalizer", "OutOfDistributionWarning",
+    "generate_dataset", "open_dataset", "Ion", "LANTHANIDES", "apply_experimental_errors", "canonical_DE",
     "curie_constant", "equivalent_DE", "ion", "nearest_equivalent_distance",
     "powder_magnetization", "powder_susceptibility", "spin_matrices", "stevens_operator",
 ]
