@@ -70,9 +70,11 @@ class Posterior:
             rows.append(row)
         return pd.DataFrame(rows).sort_values("weight", ascending=False, ignore_index=True)
 
-    def posterior_predictive(self, n: int = 100, seed=0, quantity: str = "chi") -> np.ndarray:
+    def posterior_predictive(self, n: int = 100, seed=0, quantity: str = "chi",
+                             backend: str | None = "numpy") -> np.ndarray:
         """Curves (n, len(T)) [emu/mol per ion; emu K/mol if quantity="chiT"] computed with the physics
-        (powder_susceptibility + apply_experimental_errors) for n random samples."""
+        (powder_susceptibility + apply_experimental_errors) for n random samples. backend defaults to
+        NumPy: torch is already loaded here, and juliacall must not be imported after torch."""
         from .experimental import apply_experimental_errors
         from .sweeps import powder_susceptibility
         if n < 1:
@@ -80,7 +82,7 @@ class Posterior:
         rng = np.random.default_rng(seed)
         pick = self.samples.iloc[rng.choice(len(self.samples), size=min(n, len(self.samples)), replace=False)]
         pars = {c: pick[c].to_numpy() for c in pick.columns if c not in ("chi_dia", "s_m")}
-        chi = powder_susceptibility(self.ion, pars, self.T, field=self.field)
+        chi = powder_susceptibility(self.ion, pars, self.T, field=self.field, backend=backend)
         if quantity == "chiT":
             chi = chi * self.T
         chi_dia = pick["chi_dia"].to_numpy() if "chi_dia" in pick else 0.0
