@@ -252,7 +252,7 @@ def main(argv=None):
         "median of that distance over the posterior samples (fits: over the distinct minima). found = "
         f"distinct true equivalents with >= {FOUND_MIN_FRACTION:g} of the samples (fits: any minimum) within "
         f"{FOUND_RADIUS} K; 'in-box' counts only equivalents inside the D, E box (the posteriors' prior; "
-        "for about 25 % of box-uniform truths some equivalents lie outside it). The exact posterior assumes relative noise {args.noise_rel:g} on noisy curves "
+        f"for about 25 % of box-uniform truths some equivalents lie outside it). The exact posterior assumes relative noise {args.noise_rel:g} on noisy curves "
         f"and {args.clean_noise_assumed:g} on noise-free ones, chi_dia ~ N(0, {SIGMA_DIA}). Hybrid time "
         "includes the network's. Held-out curves: D, E uniform on the box, chi_dia ~ N(0, 0.002), "
         f"{args.n_noisy} with {args.noise_rel:g} relative noise, a subsample of {args.n_clean} noise-free.",
