@@ -1,8 +1,6 @@
 """The exact grid posterior (ligandml.grid_posterior)."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 

@@ -12,9 +12,11 @@ G = A^T W A + Lambda0 and the ridge-augmented least-squares cost c(D, E) at the 
 and the nuisances given (D, E) are Gaussian with mean G^-1 h and covariance G^-1.
 
 Grid: a global cell-centred grid over the box (spacing ~0.2 K), the posterior modes found by
-Levenberg-Marquardt from the grid's local maxima, and around each mode a finer local grid sized
-from the Laplace covariance (+-width_sd standard deviations; merged where they overlap). Mass per
-cell is exp(log p) x cell area (midpoint rule). Check: every grid has a multiple of 3 cells per
+Levenberg-Marquardt from the grid's local maxima, and around each mode a finer local grid in the
+eigenframe of its Laplace covariance (+-width_sd standard deviations, cells of sd_per_cell
+standard deviations, so long thin ridges cost no more than round peaks). The plane is partitioned:
+a local cell counts where its grid reaches least far among the local grids holding it, a global
+cell where no local grid holds it. Mass per cell is exp(log p) x cell area (midpoint rule). Check: every grid has a multiple of 3 cells per
 axis, so its 3x3 blocks have the block's centre cell as their own midpoint rule; the total
 variation distance between the fine and the 3x-coarser posterior over those blocks measures the
 discretisation error (the fine one's is about 1/9 of it for a smooth density). Above tv_tol the
