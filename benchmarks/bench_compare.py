@@ -143,7 +143,7 @@ def main(argv=None):
     ap.add_argument("--noise-rel", type=float, default=0.01, help="measurement noise of the noisy sets")
     ap.add_argument("--clean-noise-assumed", type=float, default=0.001,
                     help="relative sd the exact posterior assumes for noise-free curves")
-    ap.add_argument("--c2st-curves", type=int, default=20, help="held-out curves with a C2ST")
+    ap.add_argument("--c2st-curves", type=int, default=10, help="held-out curves with a C2ST")
     ap.add_argument("--n-samples", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-network", action="store_true")
@@ -239,7 +239,8 @@ def main(argv=None):
     md = [
         "# Benchmark: least squares, exact posterior, VAE-INN and hybrid",
         "",
-        f"Command: `python benchmarks/bench_compare.py --n-noisy {args.n_noisy} --n-clean {args.n_clean}"
+        f"Command: `python benchmarks/bench_compare.py --n-noisy {args.n_noisy} --n-clean {args.n_clean} "
+        f"--c2st-curves {args.c2st_curves}"
         f"{' --no-network' if args.no_network else ''}`  ",
         f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
         f"{os.cpu_count()} cores shared with other jobs; backend {backend}; torch 1 thread; "

@@ -98,8 +98,8 @@ def read_curve_csv(path, quantity: str = "chi") -> tuple[np.ndarray, np.ndarray]
 
 def find_models(root=None) -> dict:
     """Trained VAE-INN model folders: {"default": shipped model} plus {"sigma_dia=<name>": path}
-    for each folder under studies/sigma_dia/ holding model.json (sigma_<value>/ gives the name
-    "sigma_dia=<value>"). Missing ones are simply absent."""
+    for each folder under studies/sigma_dia/ holding model.json (sigma_<value>[_<variant>]/ gives
+    the name "sigma_dia=<value>[ <variant>]"). Missing ones are simply absent."""
     from .model import CONFIG_FILE, DEFAULT_MODEL_DIR
 
     out = {}
@@ -109,10 +109,12 @@ def find_models(root=None) -> dict:
     study = root / "studies" / "sigma_dia"
     if study.is_dir():
         for cfg in sorted(study.rglob(CONFIG_FILE)):  # e.g. studies/sigma_dia/models/sigma_0.002/
-            label = cfg.parent.name
-            label = label[len("sigma_"):] if label.startswith("sigma_") else label
-            out[f"sigma_dia={label}"] = cfg.parent
-    return out
+            label = cfg.parent.name  # sigma_<value>[_<variant>]
+            if label.startswith("sigma_"):
+                value, _, variant = label[len("sigma_"):].partition("_")
+                label = f"sigma_dia={value}" + (f" {variant}" if variant else "")
+            out[label] = cfg.parent
+    return {k: out[k] for k in sorted(out, key=lambda k: (k != "default", k))}
 
 
 def _canonical_point(D, E):
