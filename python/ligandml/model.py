@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -294,11 +295,12 @@ class VAEINNModel:
         if int(n_samples) < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
         chi_grid, info = prepare_curve(T, chi, self.T, quantity, ions_per_formula)
-        feats = self._features(chi_grid)
-        excess = self.check_distribution(feats)
-        with torch.no_grad():
-            latent = self.net.latent(feats)[0]
-        samples = self.sample_parameters(latent.cpu().numpy(), n_samples, seed)
+        with _one_cpu_thread(self.device):
+            feats = self._features(chi_grid)
+            excess = self.check_distribution(feats)
+            with torch.no_grad():
+                latent = self.net.latent(feats)[0]
+            samples = self.sample_parameters(latent.cpu().numpy(), n_samples, seed)
         from .posterior import Posterior
         return Posterior(samples=samples, latent=latent.cpu().numpy(), T=self.T.copy(), chi_input=chi_grid,
                          ion=self.ion, field=self.field, model=self,
@@ -367,6 +369,21 @@ def _jsonable(obj):
     if isinstance(obj, (np.floating, np.integer, np.bool_)):
         return obj.item()
     return obj
+
+
+@contextmanager
+def _one_cpu_thread(device: torch.device):
+    """The networks are small: on CPU one thread is fastest, and several threads on a busy machine
+    are ~10-100x slower. Restores the previous setting."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def load_model(path=None, device=None) -> VAEINNModel:
