@@ -31,3 +31,18 @@ __all__ = [
     "curie_constant", "equivalent_DE", "ion", "nearest_equivalent_distance",
     "powder_magnetization", "powder_susceptibility", "spin_matrices", "stevens_operator",
 ]
+
+#: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
+#: juliacall must be imported before torch in a process that uses both (DESIGN.md)
+_LAZY_EXPORTS = {"load_model": "model", "VAEINNModel": "model", "ModelConfig": "model",
+                 "Posterior": "posterior", "TrainConfig": "training", "train_model": "training",
+                 "train_from_dataset": "training"}
+__all__ += sorted(_LAZY_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _LAZY_EXPORTS:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'ligandml' has no attribute {name!r}")
