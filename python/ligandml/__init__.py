@@ -13,7 +13,10 @@ from .constants import curie_constant
 from .crystal_field import CrystalField
 from .dataset import Dataset, DatasetConfig, generate_dataset, open_dataset
 from .experimental import apply_experimental_errors
+from .fitting import FitResult, fit_least_squares, refine_posterior
+from .grid_posterior import GridPosterior, GridPrior, grid_posterior
 from .ions import LANTHANIDES, Ion, ion
+from .metrics import c2st, equivalents_found
 from .normalization import MinMaxNormalizer, OutOfDistributionWarning
 from .operators import spin_matrices, stevens_operator
 from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
@@ -25,11 +28,18 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
-    "backend_info", "install_julia",
-    "CrystalField", "Dataset", "DatasetConfig", "MinMaxNormalizer", "OutOfDistributionWarning",
-    "generate_dataset", "open_dataset", "Ion", "LANTHANIDES", "apply_experimental_errors", "canonical_DE",
+    # physics
+    "CrystalField", "Ion", "LANTHANIDES", "apply_experimental_errors", "canonical_DE",
     "curie_constant", "equivalent_DE", "ion", "nearest_equivalent_distance",
     "powder_magnetization", "powder_susceptibility", "spin_matrices", "stevens_operator",
+    # backends
+    "backend_info", "install_julia",
+    # datasets
+    "Dataset", "DatasetConfig", "MinMaxNormalizer", "OutOfDistributionWarning",
+    "generate_dataset", "open_dataset",
+    # baselines and metrics
+    "FitResult", "GridPosterior", "GridPrior", "c2st", "equivalents_found", "fit_least_squares",
+    "grid_posterior", "refine_posterior",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
