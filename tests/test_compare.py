@@ -6,7 +6,8 @@ import pytest
 
 from ligandml.benchmark_task import benchmark_curve
 from ligandml.cli import main
-from ligandml.comparison import compare_curve, read_curve_csv, results_table
+from ligandml.comparison import compare_curve, results_table
+from ligandml.curves import read_curve
 
 
 def test_compare_table_scores_the_fits_against_the_truth():
@@ -23,7 +24,7 @@ def test_compare_command_reads_chiT_per_formula_and_writes_a_report(tmp_path, ca
     T, chi = benchmark_curve("rhombic")
     path = tmp_path / "curve.csv"
     np.savetxt(path, np.c_[T, 2 * chi * T], delimiter=",", header="T,chiT", comments="")
-    Tr, y = read_curve_csv(path, "chiT")
+    Tr, y = read_curve(path, "chiT")
     assert np.allclose(Tr, T) and np.allclose(y, 2 * chi * T)
     rc = main(["compare", str(path), "--quantity", "chiT", "--ions-per-formula", "2", "--no-network",
                "--no-grid", "--starts", "16", "--report", str(tmp_path / "rep")])
@@ -38,4 +39,4 @@ def test_compare_command_missing_file_is_an_error(tmp_path, capsys):
     with pytest.raises(ValueError, match="numeric"):
         p = tmp_path / "bad.csv"
         p.write_text("a,b\nx,y\n")
-        read_curve_csv(p)
+        read_curve(p)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import ligandml as L
-from ligandml.fitting import fit_least_squares, prepare_curve, refine_posterior
+from ligandml.curves import per_ion_chi
+from ligandml.fitting import fit_least_squares, refine_posterior
 
 T = np.geomspace(2.0, 300.0, 128)
 
@@ -83,7 +84,7 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match="one value per temperature"):
         fit_least_squares(T[:-1], chi, "Er3+")
     with pytest.raises(ValueError, match="quantity"):
-        prepare_curve(T, chi, quantity="chi_T")
+        per_ion_chi(T, chi, quantity="chi_T")
 
 
 def _stand_in(D, E, chi_dia, centres, n=1000, spread=0.25, seed=0):

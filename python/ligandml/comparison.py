@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .fitting import DEFAULT_BOX, fit_least_squares, prepare_curve
+from .curves import per_ion_chi
+from .fitting import DEFAULT_BOX, fit_least_squares
 from .grid_posterior import grid_posterior
 from .metrics import distinct_equivalents, equivalents_found, nearest_equivalent_error
 from .parameters import canonical_DE
@@ -46,54 +47,6 @@ class MethodResult:
     solutions: pd.DataFrame | None = None
     posterior: object = None
     note: str = ""
-
-
-def read_curve_csv(path, quantity: str = "chi") -> tuple[np.ndarray, np.ndarray]:
-    """Read (T [K], values) from a text table: comma-, semicolon-, tab- or space-separated.
-
-    Columns named T and chi (or chiT, per `quantity`) in a header line are used when present,
-    else the first two columns. Lines whose two fields are not numbers (headers, units, '--'
-    for missing values) are skipped; '#' starts a comment. Sorted by T. Raises
-    FileNotFoundError, or ValueError with fewer than 8 usable rows.
-    """
-    import re
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such curve file: {path}")
-    lines = [ln.split("#", 1)[0].rstrip("\r\n") for ln in path.read_text(errors="replace").splitlines()]
-    lines = [ln for ln in lines if ln.strip()]
-    sample = "\n".join(lines[:50])
-    sep = next((c for c in (",", ";", "\t") if c in sample), None)
-
-    def split(ln):
-        return [f.strip() for f in ln.split(sep)] if sep else ln.split()
-
-    def number(field):
-        try:
-            return float(field)
-        except ValueError:
-            return None
-
-    cols = (0, 1)
-    for ln in lines[:5]:  # a header naming the columns
-        names = [re.sub(r"[^a-z]", "", f.lower()) for f in split(ln)]
-        if "t" in names and quantity.lower() in names:
-            cols = (names.index("t"), names.index(quantity.lower()))
-            break
-    rows = []
-    for ln in lines:
-        fields = split(ln)
-        if len(fields) > max(cols):
-            a, b = number(fields[cols[0]]), number(fields[cols[1]])
-            if a is not None and b is not None and np.isfinite(a) and np.isfinite(b):
-                rows.append((a, b))
-    if len(rows) < 8:
-        raise ValueError(f"{path}: found {len(rows)} rows with numeric T and {quantity}; need at least 8 "
-                         "(two numeric columns, or a header naming T and the quantity)")
-    data = np.array(rows)
-    order = np.argsort(data[:, 0], kind="stable")
-    return data[order, 0], data[order, 1]
 
 
 def find_models(root=None) -> dict:
@@ -188,7 +141,7 @@ def compare_curve(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float 
     sd assumed by the exact posterior; sigma_dia [emu/mol]: its chi_dia prior. Returns a list of
     MethodResult in table order.
     """
-    T_arr, chi_ion = prepare_curve(T, chi, quantity, ions_per_formula)
+    T_arr, chi_ion = per_ion_chi(T, chi, quantity, ions_per_formula)
     out = [run_least_squares(T_arr, chi_ion, ion, True, starts, field, seed),
            run_least_squares(T_arr, chi_ion, ion, False, starts, field, seed)]
     if grid:

@@ -7,7 +7,7 @@ from . import susceptibility as _phys
 from . import validation
 from .constants import kelvin_per, normalise_energy_unit
 from .hamiltonian import ligand_field_hamiltonians
-from .parameters import StevensBatch, to_stevens_batch
+from .parameters import to_stevens_batch
 from .sweeps import as_ion, powder_magnetization, powder_susceptibility
 
 

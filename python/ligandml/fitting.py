@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import validation
+from .curves import per_ion_chi
 from .parameters import canonical_DE, parse_parameter_name
 from .sweeps import as_ion, powder_susceptibility
 
@@ -40,27 +41,6 @@ NUISANCE_MEAN = {"chi_dia": 0.0, "s_m": 1.0}
 # --------------------------------------------------------------------------------------------
 # input curves
 # --------------------------------------------------------------------------------------------
-def prepare_curve(T, values, quantity: str = "chi", ions_per_formula: float = 1.0):
-    """Return (T [K], chi [emu/mol per magnetic ion]) from a measured curve.
-
-    values: chi [emu/mol per formula unit] (quantity="chi") or chiT [emu K/mol] (quantity="chiT");
-    both are divided by ions_per_formula. Raises ValueError for mismatched lengths, NaN/inf,
-    T <= 0 or a bad quantity.
-    """
-    T = validation.temperatures(T)
-    values = validation.finite_array(values, quantity)
-    if values.ndim != 1 or values.size != T.size:
-        raise ValueError(f"{quantity} must be 1-D with one value per temperature "
-                         f"({T.size}), got shape {values.shape}")
-    if quantity not in ("chi", "chiT"):
-        raise ValueError(f"quantity must be 'chi' or 'chiT', got {quantity!r}")
-    ions = float(ions_per_formula)
-    if not np.isfinite(ions) or ions <= 0:
-        raise ValueError(f"ions_per_formula must be > 0, got {ions_per_formula!r}")
-    chi = values / T if quantity == "chiT" else values
-    return T, chi / ions
-
-
 def _check_names(params, nuisance):
     params = tuple(str(p) for p in params)
     if not params:
@@ -442,7 +422,7 @@ def fit_least_squares(T, chi, ion, params=("D", "E"), nuisance=("chi_dia",), sta
     names, nuisance = _check_names(params, nuisance)
     if int(starts) < 1:
         raise ValueError(f"starts must be >= 1, got {starts!r}")
-    T_arr, y = prepare_curve(T, chi, quantity, ions_per_formula)
+    T_arr, y = per_ion_chi(T, chi, quantity, ions_per_formula)
     sd = _sigma(y, T_arr, sigma, quantity, ions_per_formula)
     box = _resolve_box(box, names)
     model = CurveModel(as_ion(ion), T_arr, y, sd, names, nuisance,
@@ -513,7 +493,7 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float = 0.3, min_f
         nuisance = tuple(n for n in NUISANCES if n in samples.columns)
     names = tuple(c for c in samples.columns if c not in NUISANCES)
     names, nuisance = _check_names(names, nuisance)
-    T_arr, y = prepare_curve(np.asarray(posterior.T, float), np.asarray(posterior.chi_input, float))
+    T_arr, y = per_ion_chi(np.asarray(posterior.T, float), np.asarray(posterior.chi_input, float))
     sd = _sigma(y, T_arr, sigma, "chi", 1.0)
     model = CurveModel(as_ion(posterior.ion), T_arr, y, sd, names, nuisance,
                        field=validation.field(getattr(posterior, "field", None)), backend=backend)

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from . import validation
-from .fitting import (CurveModel, DEFAULT_BOX, batched_levenberg_marquardt, distinct_minima,
-                      prepare_curve, _sigma)
+from .curves import per_ion_chi
+from .fitting import CurveModel, DEFAULT_BOX, batched_levenberg_marquardt, distinct_minima, _sigma
 from .parameters import equivalent_DE
 from .sweeps import as_ion
 
@@ -335,7 +335,7 @@ def grid_posterior(T, chi, ion, noise_rel: float | None = 0.01, prior=None, sigm
     t0 = time.perf_counter()
     pri = GridPrior.make(prior)
     box = pri.box_dict
-    T_arr, y = prepare_curve(T, chi, quantity, ions_per_formula)
+    T_arr, y = per_ion_chi(T, chi, quantity, ions_per_formula)
     if sigma is None:
         if noise_rel is None or not np.isfinite(noise_rel) or noise_rel <= 0:
             raise ValueError(f"noise_rel must be > 0 (relative sd), got {noise_rel!r}; or give sigma=")

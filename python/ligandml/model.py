@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import warnings
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from .curves import per_ion_chi
 from .inn import ConditionalFlow, LatentINN
 from .vae import VAE
 
@@ -171,27 +172,16 @@ def prepare_curve(T, chi, T_model, quantity: str = "chi", ions_per_formula: floa
     inside the measured range are interpolated (linear in log T on chi*T); the few outside it
     (at most 1 - min_overlap) are extrapolated from the nearest measured end, with a warning.
     """
-    T = np.asarray(T, dtype=float).ravel()
-    chi = np.asarray(chi, dtype=float).ravel()
-    if T.shape != chi.shape:
-        raise ValueError(f"T and chi must have the same length, got {T.size} and {chi.size}")
-    if quantity not in ("chi", "chiT"):
-        raise ValueError(f"quantity must be 'chi' or 'chiT', got {quantity!r}")
-    if not np.all(np.isfinite(T)) or not np.all(np.isfinite(chi)):
-        raise ValueError("the input curve contains NaN or inf (in T or chi); remove those points")
+    T, chi_ion = per_ion_chi(T, chi, quantity, ions_per_formula)
     if T.size < min_points:
         raise ValueError(f"the input curve has {T.size} points; at least {min_points} are needed")
-    if np.any(T <= 0):
-        raise ValueError("temperatures must be > 0 K")
-    if not float(ions_per_formula) > 0:
-        raise ValueError(f"ions_per_formula must be > 0, got {ions_per_formula}")
     dT = np.diff(T)
     if np.all(dT < 0):
-        T, chi = T[::-1], chi[::-1]
+        T, chi_ion = T[::-1], chi_ion[::-1]
     elif not np.all(dT > 0):
         raise ValueError("temperatures must be strictly monotonic (sorted, without repeats); "
                          "sort the curve or average repeated points first")
-    chiT = (chi if quantity == "chiT" else chi * T) / float(ions_per_formula)
+    chiT = chi_ion * T
     T_model = np.asarray(T_model, dtype=float)
     inside = (T_model >= T[0] * (1 - 1e-9)) & (T_model <= T[-1] * (1 + 1e-9))
     overlap = inside.mean()

@@ -47,11 +47,12 @@ def run(args) -> int:
     """Run the comparison and print the table; write the report folder when asked."""
     import pandas as pd
 
-    from ..comparison import compare_curve, read_curve_csv, results_table, write_report
+    from ..comparison import compare_curve, results_table, write_report
+    from ..curves import read_curve
 
     from ..backends import resolve_backend
 
-    T, y = read_curve_csv(args.curve, args.quantity)
+    T, y = read_curve(args.curve, args.quantity)
     resolve_backend(None)  # loads Julia, when it is to be used, before torch (DESIGN.md)
     models = _models(args)
     results = compare_curve(T, y, ion=args.ion, noise_rel=args.noise_rel, sigma_dia=args.sigma_dia,

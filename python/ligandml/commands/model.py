@@ -67,32 +67,8 @@ def run_train(args) -> int:
     return 0
 
 
-def read_curve(path, quantity: str = "chi"):
-    """(T, values) from a CSV or whitespace-separated file with a T column and a chi/chiT column
-    (named or, without a header, the first two columns)."""
-    import pandas as pd
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no curve file {path}")
-    sep = "," if path.read_text().splitlines()[0].count(",") else r"\s+"
-    df = pd.read_csv(path, sep=sep, comment="#", engine="python")
-    cols = {str(c).strip().lower(): c for c in df.columns}
-    if "t" in cols:
-        T_col = cols["t"]
-        want = quantity.lower()
-        val_col = cols.get(want) or next((c for k, c in cols.items() if k != "t"), None)
-    else:  # no header: the first row were numbers
-        df = pd.read_csv(path, sep=sep, comment="#", header=None, engine="python")
-        if df.shape[1] < 2:
-            raise ValueError(f"{path}: need two columns, T and {quantity}")
-        T_col, val_col = df.columns[0], df.columns[1]
-    if val_col is None:
-        raise ValueError(f"{path}: no {quantity} column next to T")
-    return (pd.to_numeric(df[T_col], errors="coerce").to_numpy(),
-            pd.to_numeric(df[val_col], errors="coerce").to_numpy())
-
-
 def run_predict(args) -> int:
+    from ..curves import read_curve
     from ..demo import write_report
     from ..model import load_model
     T, values = read_curve(args.curve, args.quantity)
