@@ -35,8 +35,8 @@ from ligandml import constants, susceptibility
 from ligandml.ions import ion as make_ion
 from ligandml.operators import K_MAX, stevens_operator
 from ligandml.parameters import StevensBatch, to_stevens_batch
-from ligandml.susceptibility import (finite_field_chi, lebedev_hemisphere, level_scheme, powder_moment,
-                                     zero_field_chi)
+from ligandml.orientations import lebedev_hemisphere
+from ligandml.susceptibility import finite_field_chi, level_scheme, powder_moment, zero_field_chi
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "tests" / "golden"
 #: seed of the random coefficients (fixed: the files must regenerate identically)

@@ -154,7 +154,7 @@ def test_kerse2_moment_and_chi_at_one_tesla(backend):
     T = blocks["T"][0]
     field = float(blocks["field_T"][0, 0])
     order = int(blocks["lebedev_order"][0, 0])
-    from ligandml.susceptibility import lebedev_hemisphere
+    from ligandml.orientations import lebedev_hemisphere
 
     directions, weights = lebedev_hemisphere(order)  # the grid both backends use
     np.testing.assert_array_equal(directions, blocks["directions"])

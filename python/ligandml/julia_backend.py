@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .susceptibility import DEFAULT_LEBEDEV_ORDER, lebedev_hemisphere
+from .orientations import DEFAULT_LEBEDEV_ORDER, lebedev_hemisphere
 
 STATUS_ENV = "LIGANDML_JULIA_STATUS"
 RETRY_ENV = "LIGANDML_JULIA_RETRY"

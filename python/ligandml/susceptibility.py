@@ -28,6 +28,7 @@ from .constants import CURIE_FACTOR, MU_B_OVER_K_B, MU_B_PER_ION_IN_EMU_PER_MOL,
 from .hamiltonian import ligand_field_hamiltonians
 from .ions import Ion
 from .operators import j_plus, m_values, spin_matrices
+from .orientations import DEFAULT_LEBEDEV_ORDER, lebedev_hemisphere
 from .parameters import StevensBatch
 
 #: relative level spacing (times max(1 K, spectrum width)) below which levels count as degenerate
@@ -36,8 +37,6 @@ DEGENERACY_TOL_REL = 1e-11
 NEAR_GAP_K = 1e-2
 #: parameter sets per block (bounds memory: a block of 4096 sets x 128 T x 16 levels is 67 MB)
 CHUNK_SETS = 4096
-#: default Lebedev order (degree of exactness) for the powder average at finite field
-DEFAULT_LEBEDEV_ORDER = 23
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,23 +210,6 @@ def susceptibility_tensor_single(ion: Ion, H: np.ndarray, T: np.ndarray) -> np.n
 # --------------------------------------------------------------------------------------------
 # finite field: magnetisation and the powder average of M/B
 # --------------------------------------------------------------------------------------------
-def lebedev_hemisphere(order: int = DEFAULT_LEBEDEV_ORDER) -> tuple[np.ndarray, np.ndarray]:
-    """One point of each antipodal pair of the Lebedev rule of the given order, with weights
-    normalised to sum to 1: (directions (P, 3), weights (P,))."""
-    from scipy.integrate import lebedev_rule
-
-    points, weights = lebedev_rule(order)
-    points = points.T
-    # keep z > 0, or z == 0 and y > 0, or z == y == 0 and x > 0
-    eps = 1e-12
-    keep = (points[:, 2] > eps) | ((np.abs(points[:, 2]) <= eps) & (points[:, 1] > eps)) | (
-        (np.abs(points[:, 2]) <= eps) & (np.abs(points[:, 1]) <= eps) & (points[:, 0] > 0))
-    if 2 * keep.sum() != len(weights):
-        raise RuntimeError(f"Lebedev rule of order {order} is not centrosymmetric")
-    w = weights[keep]
-    return points[keep], w / w.sum()
-
-
 def _moments_along_field(ion: Ion, H: np.ndarray, directions: np.ndarray, field_T: float):
     """Eigenvalues [K] and <i| -gJ n.J |i> [muB] for every set and direction: (N, P, n) each."""
     jx, jy, jz = spin_matrices(ion.J)
