@@ -12,7 +12,7 @@ from .backends import backend_info, install_julia
 from .constants import curie_constant
 from .crystal_field import CrystalField
 from .dataset import Dataset, DatasetConfig, generate_dataset, open_dataset
-from .experimental import apply_experimental_errors
+from .error_model import apply_experimental_errors
 from .fitting import FitResult, fit_least_squares, refine_posterior
 from .grid_posterior import GridPosterior, GridPrior, grid_posterior
 from .ions import LANTHANIDES, Ion, ion

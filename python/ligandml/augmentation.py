@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .experimental import apply_experimental_errors
+from .error_model import apply_experimental_errors
 
 #: largest sigma_m accepted: s_m = 1 + sigma_m z must stay positive; the rare draw with
 #: s_m <= 0 is redrawn (a truncated normal), which is negligible below this bound

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .experimental import apply_experimental_errors
+from .error_model import apply_experimental_errors
 from .sweeps import powder_susceptibility
 
 ION = "Er3+"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import susceptibility as _phys
-from . import validation
+from . import checks
 from .constants import kelvin_per, normalise_energy_unit
 from .hamiltonian import ligand_field_hamiltonians
 from .parameters import to_stevens_batch
@@ -58,13 +58,13 @@ class CrystalField:
 
     def chiT(self, T, field=None, backend: str | None = "numpy") -> np.ndarray:
         """chi(T) * T [emu K/mol per ion], as susceptibility()."""
-        T = validation.temperatures(T)
+        T = checks.temperatures(T)
         return self.susceptibility(T, field=field, backend=backend) * T
 
     def susceptibility_tensor(self, T) -> np.ndarray:
         """Zero-field susceptibility tensor chi_ab(T) [emu/mol], shape (len(T), 3, 3), axes x, y, z
         of the Stevens frame. Its trace / 3 is the powder value."""
-        T = validation.temperatures(T)
+        T = checks.temperatures(T)
         if self.ion.gJ == 0.0 or self.ion.dim < 2:
             return np.zeros((T.size, 3, 3))
         return _phys.susceptibility_tensor_single(self.ion, self.hamiltonian(), T)
@@ -75,8 +75,8 @@ class CrystalField:
         Returns an array of the broadcast shape (a float for two scalars).
         """
         B_arr, T_arr = np.broadcast_arrays(np.asarray(B, dtype=float), np.asarray(T, dtype=float))
-        fields = validation.fields(np.unique(B_arr.ravel()), "B")
-        temps = validation.temperatures(np.unique(T_arr.ravel()))
+        fields = checks.fields(np.unique(B_arr.ravel()), "B")
+        temps = checks.temperatures(np.unique(T_arr.ravel()))
         table = powder_magnetization(self.ion, self._batch, fields, temps, backend=backend)[0]
         out = table[np.searchsorted(fields, B_arr), np.searchsorted(temps, T_arr)]
         return float(out) if out.ndim == 0 else out

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import validation
+from . import checks
 
 
 def read_curve(path, quantity: str = "chi") -> tuple[np.ndarray, np.ndarray]:
@@ -66,8 +66,8 @@ def per_ion_chi(T, values, quantity: str = "chi", ions_per_formula: float = 1.0)
     both are divided by ions_per_formula. Raises ValueError for mismatched lengths, NaN/inf,
     T <= 0 or a bad quantity.
     """
-    T = validation.temperatures(T)
-    values = validation.finite_array(values, quantity)
+    T = checks.temperatures(T)
+    values = checks.finite_array(values, quantity)
     if values.ndim != 1 or values.size != T.size:
         raise ValueError(f"{quantity} must be 1-D with one value per temperature "
                          f"({T.size}), got shape {values.shape}")

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import validation
+from . import checks
 from .augmentation import SIGMA_M_MAX, augment, draw_errors, draw_noise_factors
 from .backends import resolve_backend
 from .constants import kelvin_per
@@ -147,7 +147,7 @@ class DatasetConfig:
                                  f"T_min ({self.T_min!r} K)")
         else:
             try:
-                T = validation.temperatures(self.T_values, "DatasetConfig.T_values")
+                T = checks.temperatures(self.T_values, "DatasetConfig.T_values")
             except ValueError as exc:
                 raise ValueError(str(exc)) from None
             if T.size < 2 or np.any(np.diff(T) <= 0):
@@ -155,7 +155,7 @@ class DatasetConfig:
                                  "temperatures [K]")
             self.T_values = tuple(float(t) for t in T)
         try:
-            self.field = validation.field(self.field, "DatasetConfig.field")
+            self.field = checks.field(self.field, "DatasetConfig.field")
         except ValueError as exc:
             raise ValueError(str(exc)) from None
         self.sigma_dia = _sigma("sigma_dia", self.sigma_dia)

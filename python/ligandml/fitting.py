@@ -25,7 +25,7 @@ from dataclasses import dataclass, field as dataclass_field
 import numpy as np
 import pandas as pd
 
-from . import validation
+from . import checks
 from .curves import per_ion_chi
 from .parameters import canonical_DE, parse_parameter_name
 from .sweeps import as_ion, powder_susceptibility
@@ -392,7 +392,7 @@ def _sigma(chi: np.ndarray, T: np.ndarray, sigma, quantity: str, ions_per_formul
         if np.any(chi == 0):
             raise ValueError("relative weights need chi != 0 everywhere; pass sigma= (absolute)")
         return np.abs(chi)
-    s = np.broadcast_to(validation.finite_array(sigma, "sigma"), T.shape).astype(float)
+    s = np.broadcast_to(checks.finite_array(sigma, "sigma"), T.shape).astype(float)
     if np.any(s <= 0):
         raise ValueError("sigma must be > 0 everywhere")
     s = s / float(ions_per_formula)
@@ -426,7 +426,7 @@ def fit_least_squares(T, chi, ion, params=("D", "E"), nuisance=("chi_dia",), sta
     sd = _sigma(y, T_arr, sigma, quantity, ions_per_formula)
     box = _resolve_box(box, names)
     model = CurveModel(as_ion(ion), T_arr, y, sd, names, nuisance,
-                       field=validation.field(field), backend=backend)
+                       field=checks.field(field), backend=backend)
     X0 = sobol_starts(box, names, int(starts), seed)
     solutions, n_ok = solve_from_starts(model, X0, distinct_tol, polish)
     return FitResult(best=_best_dict(solutions, names, model.linear_names), solutions=solutions,
@@ -496,7 +496,7 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float = 0.3, min_f
     T_arr, y = per_ion_chi(np.asarray(posterior.T, float), np.asarray(posterior.chi_input, float))
     sd = _sigma(y, T_arr, sigma, "chi", 1.0)
     model = CurveModel(as_ion(posterior.ion), T_arr, y, sd, names, nuisance,
-                       field=validation.field(getattr(posterior, "field", None)), backend=backend)
+                       field=checks.field(getattr(posterior, "field", None)), backend=backend)
     X = samples[list(names)].to_numpy(float)
     X = X[np.all(np.isfinite(X), axis=1)]
     if len(X) == 0:

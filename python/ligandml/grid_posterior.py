@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import validation
+from . import checks
 from .curves import per_ion_chi
 from .fitting import CurveModel, DEFAULT_BOX, batched_levenberg_marquardt, distinct_minima, _sigma
 from .parameters import equivalent_DE
@@ -348,7 +348,7 @@ def grid_posterior(T, chi, ion, noise_rel: float | None = 0.01, prior=None, sigm
         raise ValueError(f"spacing must be > 0 K, got {spacing!r}")
     model = CurveModel(as_ion(ion), T_arr, y, sd, ("D", "E"), pri.nuisance,
                        prior_sd={"chi_dia": pri.sigma_dia, "s_m": pri.sigma_m},
-                       field=validation.field(field), backend=backend)
+                       field=checks.field(field), backend=backend)
     glob = _evaluate(model, _global_region(box, spacing), box)
     modes, covs = _find_modes(model, glob, box, max_modes, keep_within=40.0)
     refinements = 0

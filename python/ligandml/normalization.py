@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import validation
+from . import checks
 
 
 class OutOfDistributionWarning(UserWarning):
@@ -49,7 +49,7 @@ class MinMaxNormalizer:
     @classmethod
     def fit(cls, curves, tolerance: float = 1e-6, quantity: str | None = None) -> "MinMaxNormalizer":
         """Fit on training curves (any shape, physical units): global min and max of all values."""
-        arr = validation.finite_array(curves, "curves")
+        arr = checks.finite_array(curves, "curves")
         if arr.size == 0:
             raise ValueError("MinMaxNormalizer.fit: no curves given")
         return cls(float(arr.min()), float(arr.max()), tolerance, quantity)
@@ -60,7 +60,7 @@ class MinMaxNormalizer:
         return self.max - self.min
 
     def _normalise(self, curves) -> np.ndarray:
-        return (validation.finite_array(curves, "curves") - self.min) / self.scale
+        return (checks.finite_array(curves, "curves") - self.min) / self.scale
 
     def out_of_range(self, curves) -> np.ndarray:
         """Boolean per curve (last axis = temperatures): True where any point maps outside
@@ -90,7 +90,7 @@ class MinMaxNormalizer:
 
     def inverse_transform(self, normalised) -> np.ndarray:
         """Physical curves from normalised ones: x_norm * (max - min) + min."""
-        return validation.finite_array(normalised, "normalised") * self.scale + self.min
+        return checks.finite_array(normalised, "normalised") * self.scale + self.min
 
     def to_dict(self) -> dict:
         """JSON-friendly description (to store beside a model or in a dataset's attributes)."""

@@ -75,7 +75,7 @@ class Posterior:
         """Curves (n, len(T)) [emu/mol per ion; emu K/mol if quantity="chiT"] computed with the physics
         (powder_susceptibility + apply_experimental_errors) for n random samples. backend defaults to
         NumPy: torch is already loaded here, and juliacall must not be imported after torch."""
-        from .experimental import apply_experimental_errors
+        from .error_model import apply_experimental_errors
         from .sweeps import powder_susceptibility
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")

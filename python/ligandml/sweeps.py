@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import susceptibility as _np_impl
-from . import validation
+from . import checks
 from .backends import resolve_backend
 from .ions import Ion, ion as _make_ion
 from .parameters import StevensBatch, to_stevens_batch
@@ -40,8 +40,8 @@ def powder_susceptibility(ion, params, T, field=None, unit: str = "K", backend: 
     """
     ion = as_ion(ion)
     batch = _batch(params, unit)
-    T = validation.temperatures(T)
-    field = validation.field(field)
+    T = checks.temperatures(T)
+    field = checks.field(field)
     if resolve_backend(backend) == "julia":
         from . import julia_backend
 
@@ -59,8 +59,8 @@ def powder_magnetization(ion, params, B, T, unit: str = "K", backend: str | None
     """
     ion = as_ion(ion)
     batch = _batch(params, unit)
-    T = validation.temperatures(T)
-    B = validation.fields(B)
+    T = checks.temperatures(T)
+    B = checks.fields(B)
     use_julia = resolve_backend(backend) == "julia"
     out = np.empty((batch.n_sets, B.size, T.size))
     for i, b in enumerate(B):

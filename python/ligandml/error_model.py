@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import validation
+from . import checks
 
 
 def apply_experimental_errors(chi, T, chi_dia=0.0, s_m=1.0, quantity: str = "chi") -> np.ndarray:
@@ -18,12 +18,12 @@ def apply_experimental_errors(chi, T, chi_dia=0.0, s_m=1.0, quantity: str = "chi
     are scalars or arrays broadcasting against the leading (batch) axes, e.g. shape (N,) for N
     curves. Raises ValueError for NaN/inf or a non-positive s_m.
     """
-    chi = validation.finite_array(chi, "chi")
-    T = validation.temperatures(T)
+    chi = checks.finite_array(chi, "chi")
+    T = checks.temperatures(T)
     if chi.shape[-1] != T.size:
         raise ValueError(f"chi has {chi.shape[-1]} temperatures on its last axis, T has {T.size}")
-    chi_dia = validation.finite_array(chi_dia, "chi_dia")
-    s_m = validation.finite_array(s_m, "s_m")
+    chi_dia = checks.finite_array(chi_dia, "chi_dia")
+    s_m = checks.finite_array(s_m, "s_m")
     if np.any(s_m <= 0):
         raise ValueError("s_m (1 + molar-mass error) must be > 0")
     if quantity not in ("chi", "chiT"):
