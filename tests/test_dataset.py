@@ -234,7 +234,7 @@ def test_resume_after_interruption(small, tmp_path, monkeypatch):
         return real(*args, **kwargs)
 
     path = tmp_path / "resumed.zarr"
-    monkeypatch.setattr(dsmod, "compute_chunk", crash_on_third)
+    monkeypatch.setattr(dsmod.generate, "compute_chunk", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         generate_dataset(small_config(sigma_m=0.05), path, backend="numpy", progress=False)
     status = store_status(path)
@@ -242,7 +242,7 @@ def test_resume_after_interruption(small, tmp_path, monkeypatch):
     with pytest.raises(IncompleteDatasetError, match="incomplete dataset.*rerun generate"):
         open_dataset(path)
     calls.clear()
-    monkeypatch.setattr(dsmod, "compute_chunk", lambda *a, **k: (calls.append(a[1]), real(*a, **k))[1])
+    monkeypatch.setattr(dsmod.generate, "compute_chunk", lambda *a, **k: (calls.append(a[1]), real(*a, **k))[1])
     ds = generate_dataset(small_config(sigma_m=0.05), path, backend="numpy", progress=False)
     assert calls == [2, 3, 4]  # only the missing chunks
     assert ds.timings["chunks_resumed_from"] == 2

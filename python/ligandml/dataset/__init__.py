@@ -1,0 +1,31 @@
+"""Augmented training datasets: configuration, chunked generation, Zarr storage, reading back.
+
+A dataset is n_sets parameter sets drawn in a box (D, E or any Stevens subset), each giving one
+clean powder curve (ligandml.powder_susceptibility, computed once per set) plus `copies`
+augmented copies carrying experimental errors (ligandml.augmentation: s_m clean + chi_dia, no
+second diagonalisation). Everything is stored in physical units (chi: emu/mol, chiT: emu K/mol).
+
+    config     DatasetConfig: what defines a dataset, and its validation
+    chunks     random streams, parameter draws, the split mask, compute_chunk (pure numbers)
+    store      the Zarr layout, open_store (the one open-and-check), write, finalise, status
+    generate   generate_dataset: chunks in this process or over a dask.distributed cluster
+    reader     Dataset, open_dataset, summary
+    plot       plot_dataset (the overview figure)
+"""
+from __future__ import annotations
+
+from .chunks import (STREAM_ERRORS, STREAM_NOISE, STREAM_PARAMS, STREAM_SPLIT, ChunkData,
+                     compute_chunk, draw_parameters, test_set_mask)
+from .config import QUANTITIES, SAMPLINGS, T_SPACINGS, DatasetConfig
+from .generate import generate_chunk, generate_dataset
+from .plot import plot_dataset
+from .reader import Dataset, DatasetSplit, open_dataset, summary
+from .store import FORMAT, IncompleteDatasetError, open_store, store_status, write_chunk
+
+__all__ = [
+    "ChunkData", "Dataset", "DatasetConfig", "DatasetSplit", "FORMAT", "IncompleteDatasetError",
+    "QUANTITIES", "SAMPLINGS", "STREAM_ERRORS", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SPLIT",
+    "T_SPACINGS", "compute_chunk", "draw_parameters", "generate_chunk", "generate_dataset",
+    "open_dataset", "open_store", "plot_dataset", "store_status", "summary", "test_set_mask",
+    "write_chunk",
+]
