@@ -57,10 +57,10 @@ def main(argv=None) -> int:
     import numpy as np
 
     import ligandml
-    from ligandml import julia_backend
+    from ligandml import julia_setup
 
-    julia_ok = julia_backend.available()  # loads Julia now, before anything imports torch
-    julia = julia_backend.describe(probe=False)
+    julia_ok = julia_setup.available()  # loads Julia now when it can be had
+    julia = julia_setup.describe(probe=False)
     rng = np.random.default_rng(args.seed)
     T = np.geomspace(2.0, 300.0, args.temperatures)
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
 import ligandml as L  # noqa: E402
-from ligandml.backends import resolve_backend  # noqa: E402
+from ligandml.julia_import import torch_safe_backend  # noqa: E402
 from ligandml.benchmark_task import BENCHMARK_CURVES, temperature_grid  # noqa: E402
 from ligandml.comparison import (FOUND_MIN_FRACTION, FOUND_RADIUS, _markdown, find_models,  # noqa: E402
                                  results_table, run_grid_posterior, run_hybrid, run_least_squares,
@@ -154,7 +154,7 @@ def main(argv=None):
         args.n_noisy, args.n_clean, args.c2st_curves = 10, 5, 3
     warnings.filterwarnings("ignore", category=UserWarning)
     t_start = time.perf_counter()
-    backend = resolve_backend(None)  # Julia (if any) before torch
+    backend = torch_safe_backend()  # Julia (if any) before torch
     paths = {} if args.no_network else find_models()
     models = {}
     if paths:

@@ -2,15 +2,22 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-if os.environ.get("LIGANDML_BACKEND", "").strip().lower() == "julia":
-    from ligandml import julia_backend
+# The suite never writes the user's ~/.cache: the remembered Julia outcome of this run goes to a
+# private file (unless the caller chose one, as the Julia CI job does). The tests of the default
+# location set XDG_CACHE_HOME themselves.
+os.environ.setdefault("LIGANDML_JULIA_STATUS",
+                      str(Path(tempfile.mkdtemp(prefix="ligandml-tests-")) / "julia_status.json"))
 
-    julia_backend.available()  # DESIGN.md: juliacall is imported before torch in one process
+if os.environ.get("LIGANDML_BACKEND", "").strip().lower() == "julia":
+    from ligandml.julia_import import load
+
+    load()  # juliacall before torch (DESIGN.md): Julia comes in before any test imports torch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL_DATA = SHARED / "data" / "real"

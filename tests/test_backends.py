@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import ligandml
-from ligandml import julia_backend
+from ligandml import julia_import, julia_setup
 from ligandml.backends import backend_info, requested_backend, resolve_backend
 
 try:
@@ -38,38 +38,38 @@ PARAMS = {"D": [-6.0, 3.0, -4.0], "E": [0.5, 1.0, 0.3]}
 @pytest.fixture
 def status_file(tmp_path, monkeypatch):
     """A private status file and a clean process state for the Julia seam."""
-    if julia_backend._STATE["kernels"] is not None:
+    if julia_import.loaded_kernels() is not None:
         pytest.skip("Julia is loaded in this process; the no-Julia paths are tested where it is absent")
     path = tmp_path / "julia_status.json"
-    monkeypatch.setenv(julia_backend.STATUS_ENV, str(path))
-    monkeypatch.delenv(julia_backend.RETRY_ENV, raising=False)
+    monkeypatch.setenv(julia_setup.STATUS_ENV, str(path))
+    monkeypatch.delenv(julia_setup.RETRY_ENV, raising=False)
     monkeypatch.delenv("LIGANDML_BACKEND", raising=False)
-    julia_backend.reset_state()
+    julia_setup.reset_state()
     yield path
-    julia_backend.reset_state()
+    julia_setup.reset_state()
 
 
 def remember_failure(reason: str = "no Julia in this test") -> None:
-    julia_backend._write_status({"status": "failed", "reason": reason})
+    julia_setup._write_status({"status": "failed", "reason": reason})
 
 
 def _child_env(status: Path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("LIGANDML_BACKEND", julia_backend.RETRY_ENV)}
-    env[julia_backend.STATUS_ENV] = str(status)
+    env = {k: v for k, v in os.environ.items() if k not in ("LIGANDML_BACKEND", julia_setup.RETRY_ENV)}
+    env[julia_setup.STATUS_ENV] = str(status)
     env.update(extra)
     return env
 
 
-# A child process: counts the subprocesses the seam starts, times three "auto" sweeps against
+# A child process: counts the subprocesses the seam starts (every Popen), times three "auto" sweeps against
 # NumPy, counts the warnings, and reports whether juliacall got imported.
 _AUTO_CHILD = r"""
 import json, subprocess, sys, time, warnings
 calls = []
-_run = subprocess.run
-def counting_run(*args, **kwargs):
-    calls.append(args[0][:2])
-    return _run(*args, **kwargs)
-subprocess.run = counting_run
+class CountingPopen(subprocess.Popen):  # subprocess.run starts its processes through Popen too
+    def __init__(self, args, *rest, **kwargs):
+        calls.append(list(args)[:2])
+        super().__init__(args, *rest, **kwargs)
+subprocess.Popen = CountingPopen
 import numpy as np
 import ligandml
 imported_at_start = "juliacall" in sys.modules
@@ -93,8 +93,9 @@ print(json.dumps({
 
 
 def _run_auto_child(env: dict) -> dict:
+    # where Julia is present (the Julia CI job) the child loads it, which can take minutes
     proc = subprocess.run([sys.executable, "-c", _AUTO_CHILD], env=env, capture_output=True, text=True,
-                          timeout=60, cwd=REPO)
+                          timeout=julia_setup.LOAD_TIMEOUT_S, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -175,58 +176,109 @@ def test_remembered_failure_skips_the_probe_unless_retry_is_set(status_file, mon
         calls.append(install)
         return {"status": "failed", "reason": "probed again", "remember": True}
 
-    monkeypatch.setattr(julia_backend, "_first_use", lambda install, timeout=None: fake_first_use(install))
+    monkeypatch.setattr(julia_setup, "_first_use", lambda install, *rest: fake_first_use(install))
     remember_failure("first attempt failed")
-    assert not julia_backend.available()
+    assert not julia_setup.available()
     assert calls == []
-    monkeypatch.setenv(julia_backend.RETRY_ENV, "1")
-    julia_backend.reset_state()
-    assert not julia_backend.available()
+    monkeypatch.setenv(julia_setup.RETRY_ENV, "1")
+    julia_setup.reset_state()
+    assert not julia_setup.available()
     assert len(calls) == 1
     assert json.loads(status_file.read_text())["reason"] == "probed again"
+
+
+def test_the_default_status_file_is_in_the_user_cache(status_file, monkeypatch, tmp_path):
+    """Without $LIGANDML_JULIA_STATUS (which the suite sets) the outcome goes to
+    $XDG_CACHE_HOME/ligandml/julia_status.json, else ~/.cache/ligandml/, and is read back there."""
+    monkeypatch.delenv(julia_setup.STATUS_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    expected = tmp_path / "xdg" / "ligandml" / "julia_status.json"
+    assert julia_setup.status_path() == expected
+    remember_failure("remembered in the cache")
+    assert julia_setup.read_status()["reason"] == "remembered in the cache"
+    assert not julia_setup.available()
+    assert "remembered from" in julia_setup.describe(probe=False)["reason"]
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert julia_setup.status_path() == tmp_path / "home" / ".cache" / "ligandml" / "julia_status.json"
 
 
 def test_outcome_of_another_interpreter_is_ignored(status_file):
     status_file.write_text(json.dumps({"status": "failed", "reason": "elsewhere",
                                        "fingerprint": {"python": "/other/python", "juliacall": "0"}}))
-    assert julia_backend.read_status() is None
+    assert julia_setup.read_status() is None
 
 
 def test_install_off_is_not_remembered(status_file, monkeypatch):
     """"Not installed, install not allowed" is a choice, not a failure: nothing is written."""
-    monkeypatch.setattr(julia_backend, "_quick_check", lambda: {"installed": False, "network": "ok"})
-    assert not julia_backend.available(install=False)
+    monkeypatch.setattr(julia_setup, "_quick_check", lambda *a: {"installed": False, "network": "ok"})
+    assert not julia_setup.available(install=False)
     assert not status_file.exists()
-    monkeypatch.setenv(julia_backend.AUTO_INSTALL_ENV, "no")
-    julia_backend.reset_state()
-    assert not julia_backend.available()
+    monkeypatch.setenv(julia_setup.AUTO_INSTALL_ENV, "no")
+    julia_setup.reset_state()
+    assert not julia_setup.available()
     assert not status_file.exists()
 
 
 def test_unreachable_download_server_fails_without_installing(status_file, monkeypatch):
-    monkeypatch.setattr(julia_backend, "_quick_check",
-                        lambda: {"installed": False, "network": "URLError: DNS says no"})
-    monkeypatch.setattr(julia_backend, "_trial_load", lambda *a, **k: pytest.fail("must not try to install"))
-    assert not julia_backend.available()
+    monkeypatch.setattr(julia_setup, "_quick_check",
+                        lambda *a: {"installed": False, "network": "URLError: DNS says no"})
+    monkeypatch.setattr(julia_setup, "_trial_load", lambda *a, **k: pytest.fail("must not try to install"))
+    assert not julia_setup.available()
     assert "unreachable (URLError: DNS says no)" in json.loads(status_file.read_text())["reason"]
 
 
 def test_a_hanging_check_is_cut_off(status_file, monkeypatch):
-    monkeypatch.setattr(julia_backend, "_CHECK_SCRIPT", "import time; time.sleep(60)")
-    monkeypatch.setattr(julia_backend, "CHECK_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(julia_setup, "_CHECK_SCRIPT", "import time; time.sleep(60)")
+    monkeypatch.setattr(julia_setup, "CHECK_TIMEOUT_S", 0.5)
     t0 = time.perf_counter()
-    assert not julia_backend.available()
+    assert not julia_setup.available()
     assert time.perf_counter() - t0 < 5.0
     assert "did not finish within" in json.loads(status_file.read_text())["reason"]
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie waiting to be reaped does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    except OSError:
+        return True
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir() or not hasattr(os, "killpg"),
+                    reason="needs /proc and POSIX process groups")
+def test_a_timed_out_probe_takes_its_children_with_it(status_file, monkeypatch, tmp_path):
+    """A probe that started a child of its own (as juliapkg starts Julia) and hangs: on the time
+    limit the whole process group dies, and the caller returns at once instead of waiting for
+    the child, which holds the probe's output pipe."""
+    pid_file = tmp_path / "grandchild.pid"
+    script = ("import subprocess, sys, time\n"
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+              f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+              "time.sleep(60)\n")
+    monkeypatch.setattr(julia_setup, "_CHECK_SCRIPT", script)
+    monkeypatch.setattr(julia_setup, "CHECK_TIMEOUT_S", 4.0)
+    t0 = time.perf_counter()
+    assert not julia_setup.available()
+    assert time.perf_counter() - t0 < 20.0
+    assert "did not finish within 4 s" in json.loads(status_file.read_text())["reason"]
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 10.0
+    while _running(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(grandchild), "the probe's child outlived the time limit"
 
 
 def test_julia_is_called_from_the_main_thread_only(status_file):
     result = {}
 
     def worker():
-        result["available"] = julia_backend.available()
+        result["available"] = julia_setup.available()
         try:
-            julia_backend.require()
+            julia_setup.require()
         except RuntimeError as exc:
             result["error"] = str(exc)
 
@@ -241,24 +293,104 @@ def test_julia_is_called_from_the_main_thread_only(status_file):
 def test_torch_imported_first_keeps_auto_on_numpy(status_file, monkeypatch):
     if "juliacall" in sys.modules:
         pytest.skip("juliacall already imported in this process")
-    julia_backend._write_status({"status": "ok", "julia_version": "1.10.0"})
+    julia_setup._write_status({"status": "ok", "julia_version": "1.10.0"})
     monkeypatch.setitem(sys.modules, "torch", sys.modules.get("torch") or object())
-    monkeypatch.setattr(julia_backend, "_load_in_process", lambda: pytest.fail("must not import juliacall"))
-    assert not julia_backend.available()
-    ok, reason = julia_backend._ensure_loaded(None, allow_after_torch=False)
+    monkeypatch.setattr(julia_import, "import_kernels", lambda *a: pytest.fail("must not import juliacall"))
+    assert not julia_setup.available()
+    ok, reason = julia_setup._ensure_loaded(None, explicit=False)
     assert not ok and "torch was imported before juliacall" in reason
     assert json.loads(status_file.read_text())["status"] == "ok"  # nothing to remember
 
 
-def test_juliacall_environment_defaults():
-    env = julia_backend.julia_environment({})
-    assert env["PYTHON_JULIACALL_THREADS"] == "auto" and env["PYTHON_JULIACALL_HANDLE_SIGNALS"] == "yes"
-    env = julia_backend.julia_environment({"PYTHON_JULIACALL_THREADS": "1"})
+def test_torch_safe_backend_keeps_juliacall_out_after_torch(status_file, monkeypatch):
+    """The one torch-order helper: after torch (and without Julia loaded) None and "auto" give
+    NumPy without probing; a bad $LIGANDML_BACKEND is still refused; an explicit "julia" is
+    still attempted (and here fails with the reason)."""
+    if "juliacall" in sys.modules:
+        pytest.skip("juliacall already imported in this process")
+    monkeypatch.setitem(sys.modules, "torch", sys.modules.get("torch") or object())
+    monkeypatch.setattr(julia_setup, "_first_use", lambda *a: pytest.fail("must not probe after torch"))
+    monkeypatch.setenv("LIGANDML_BACKEND", "julia")
+    assert julia_import.torch_safe_backend() == "numpy"
+    assert julia_import.torch_safe_backend("auto") == "numpy"
+    assert julia_import.torch_safe_backend("numpy") == "numpy"
+    monkeypatch.setenv("LIGANDML_BACKEND", "fortran")
+    with pytest.raises(ValueError, match="unknown backend"):
+        julia_import.torch_safe_backend()
+    remember_failure("no Julia here")
+    with pytest.raises(RuntimeError, match="no Julia here"):
+        julia_import.torch_safe_backend("julia")
+
+
+def test_juliacall_environment_defaults_for_an_explicit_request():
+    """backend="julia" asked by name: all threads, and Julia handles the signals (juliacall
+    requires that for several threads) unless the user chose otherwise."""
+    env = julia_import.julia_environment({}, explicit=True)
+    assert env == {"PYTHON_JULIACALL_THREADS": "auto", "PYTHON_JULIACALL_HANDLE_SIGNALS": "yes"}
+    env = julia_import.julia_environment({"PYTHON_JULIACALL_THREADS": "1"}, explicit=True)
     assert env == {"PYTHON_JULIACALL_THREADS": "1"}
-    env = julia_backend.julia_environment({"JULIA_NUM_THREADS": "4"})
+    env = julia_import.julia_environment({"JULIA_NUM_THREADS": "4"}, explicit=True)
     assert "PYTHON_JULIACALL_THREADS" not in env and env["PYTHON_JULIACALL_HANDLE_SIGNALS"] == "yes"
-    env = julia_backend.julia_environment({"PYTHON_JULIACALL_HANDLE_SIGNALS": "no"})
+    env = julia_import.julia_environment({"PYTHON_JULIACALL_HANDLE_SIGNALS": "no"}, explicit=True)
     assert env["PYTHON_JULIACALL_HANDLE_SIGNALS"] == "no" and env["PYTHON_JULIACALL_THREADS"] == "auto"
+
+
+def test_auto_never_takes_the_signals_away():
+    """"auto" choosing Julia on its own must leave Ctrl-C to Python: no
+    PYTHON_JULIACALL_HANDLE_SIGNALS, and so one Julia thread (several threads without Julia's
+    signal handling can crash) unless the user picked the threads."""
+    assert julia_import.julia_environment({}) == {"PYTHON_JULIACALL_THREADS": "1"}
+    env = julia_import.julia_environment({"PYTHON_JULIACALL_THREADS": "auto"})
+    assert env == {"PYTHON_JULIACALL_THREADS": "auto"}
+    assert julia_import.julia_environment({"JULIA_NUM_THREADS": "4"}) == {"JULIA_NUM_THREADS": "4"}
+
+
+def test_the_in_process_import_gets_the_environment_of_its_request(monkeypatch):
+    """import_kernels writes the defaults into os.environ before juliacall reads them: checked
+    with a stand-in juliacall module that records the environment at its import."""
+    import types
+
+    seen = {}
+
+    class FakeMain:
+        Main = "Main"
+
+        class Base:
+            @staticmethod
+            def include(main, path):
+                return types.SimpleNamespace(path=path)
+
+        @staticmethod
+        def seval(code):
+            return "1.10.0" if "VERSION" in code else 1
+
+    fake = types.ModuleType("juliacall")
+    fake.Main = FakeMain
+
+    def fake_import(name, *args, **kwargs):
+        if name == "juliacall":
+            seen.update({k: os.environ.get(k) for k in ("PYTHON_JULIACALL_THREADS",
+                                                          "PYTHON_JULIACALL_HANDLE_SIGNALS")})
+            return fake
+        return real_import(name, *args, **kwargs)
+
+    import builtins
+
+    real_import = builtins.__import__
+    for explicit, expected in ((False, {"PYTHON_JULIACALL_THREADS": "1",
+                                        "PYTHON_JULIACALL_HANDLE_SIGNALS": None}),
+                               (True, {"PYTHON_JULIACALL_THREADS": "auto",
+                                       "PYTHON_JULIACALL_HANDLE_SIGNALS": "yes"})):
+        for key in ("PYTHON_JULIACALL_THREADS", "PYTHON_JULIACALL_HANDLE_SIGNALS", "JULIA_NUM_THREADS"):
+            monkeypatch.delenv(key, raising=False)
+        monkeypatch.delitem(sys.modules, "torch", raising=False)
+        monkeypatch.setattr(julia_import, "_LOADED", {"jl": None, "kernels": None, "info": None})
+        with monkeypatch.context() as m:
+            m.setattr(builtins, "__import__", fake_import)
+            julia_import.import_kernels("/nowhere/LigandML.jl", explicit=explicit)
+        assert seen == expected
+        assert julia_import.loaded_kernels().path == "/nowhere/LigandML.jl"
+        assert julia_import.loaded_info() == {"julia_version": "1.10.0", "threads": 1}
 
 
 def test_backend_info_and_cli_report(status_file, capsys):
@@ -282,18 +414,19 @@ def test_backend_info_and_cli_report(status_file, capsys):
 
 def test_import_never_loads_juliacall():
     proc = subprocess.run([sys.executable, "-c", "import sys, ligandml; from ligandml import julia_backend, "
-                           "backends; print('juliacall' in sys.modules)"], capture_output=True, text=True,
+                           "julia_import, julia_setup, backends; print('juliacall' in sys.modules)"], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
     seam_importers = [p.name for p in (REPO / "python" / "ligandml").rglob("*.py")
                       if re.search(r"^\s*(import juliacall|from juliacall)", p.read_text(), re.M)]
-    assert seam_importers == ["julia_backend.py"]
+    assert seam_importers == ["julia_import.py"]
 
 
 def test_julia_functions_called_from_python_exist_in_the_kernels():
     """The seam cannot run here; check statically that every kernel it calls is exported."""
-    seam = (REPO / "python" / "ligandml" / "julia_backend.py").read_text()
+    seam = "".join((REPO / "python" / "ligandml" / name).read_text()
+                   for name in ("julia_backend.py", "julia_import.py"))
     called = set(re.findall(r"(?:kernels|mod)\.([A-Za-z_]\w*)\(", seam))
     module = (REPO / "julia" / "LigandML.jl").read_text()
     export_part = module[module.index("\nusing LinearAlgebra"):module.index("\ninclude(\"src/")]
@@ -387,7 +520,7 @@ def test_wheel_carries_the_kernels_and_the_installed_package_finds_them(tmp_path
         assert (site / rel).read_bytes() == source.read_bytes(), rel
     env = _child_env(tmp_path / "status.json", PYTHONPATH=str(site))
     info = subprocess.run([sys.executable, "-m", "ligandml.cli", "info", "--json"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=julia_setup.LOAD_TIMEOUT_S)
     assert info.returncode == 0, info.stderr
     report = json.loads(info.stdout)
     assert report["julia"]["kernel_path"] == str(site / "ligandml" / "julia" / "LigandML.jl")
@@ -397,7 +530,7 @@ def test_the_imported_ligandml_finds_its_kernels():
     """Editable install: the source tree's julia/. Installed package (as in .ci/run, a
     non-editable `pip install .`): the copy shipped inside the package, identical to the source."""
     package = Path(ligandml.__file__).resolve().parent
-    kernel = julia_backend.kernel_file()
+    kernel = julia_setup.kernel_file()
     assert kernel is not None and kernel.is_file()
     if (package / "julia" / "LigandML.jl").is_file():
         assert kernel == package / "julia" / "LigandML.jl"
@@ -412,8 +545,8 @@ def test_install_julia_forgets_the_remembered_failure_and_tries_again(status_fil
     from ligandml.backends import install_julia
 
     remember_failure("old failure")
-    monkeypatch.setattr(julia_backend, "_quick_check",
-                        lambda: {"installed": False, "network": "URLError: still offline"})
+    monkeypatch.setattr(julia_setup, "_quick_check",
+                        lambda *a: {"installed": False, "network": "URLError: still offline"})
     report = install_julia(timeout_s=5)
     assert report["available"] is False and "still offline" in report["reason"]
     assert "still offline" in json.loads(status_file.read_text())["reason"]

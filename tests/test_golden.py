@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ligandml
-from ligandml import julia_backend
+from ligandml import julia_backend, julia_setup
 from ligandml.parameters import StevensBatch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def backend(request):
     """Every backend; "julia" skips with the reason where it cannot be used."""
     if request.param == "julia":
         try:
-            julia_backend.require()
+            julia_setup.require()
         except RuntimeError as exc:
             pytest.skip(str(exc).split(". To use Julia")[0])
     return request.param

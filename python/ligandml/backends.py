@@ -1,6 +1,7 @@
 """Backend selection for the batched sweeps: "numpy" (the reference), "julia", or "auto".
 
-The Julia side lives in julia_backend.py, the only module that touches juliacall.
+The Julia side: julia_setup (find, install, remember Julia), julia_import (the one module that
+imports juliacall; threads and signals; the torch-order rule), julia_backend (the kernel calls).
 """
 from __future__ import annotations
 
@@ -22,32 +23,34 @@ def requested_backend(backend: str | None) -> str:
 def resolve_backend(backend: str | None = None) -> str:
     """The backend that will run: "numpy" or "julia".
 
-    "auto" picks Julia when it can be had and falls back to NumPy otherwise (one warning);
-    "julia" raises RuntimeError with install instructions when Julia is unavailable.
+    "auto" picks Julia when it can be had (with one Julia thread unless PYTHON_JULIACALL_THREADS
+    is set, and Python's own signal handling kept) and falls back to NumPy otherwise (one
+    warning); "julia" loads it with all threads, or raises RuntimeError with install
+    instructions when Julia is unavailable.
     """
     choice = requested_backend(backend)
     if choice == "numpy":
         return "numpy"
-    from . import julia_backend
+    from . import julia_setup
 
     if choice == "julia":
-        julia_backend.require()
+        julia_setup.require()
         return "julia"
-    return "julia" if julia_backend.available(warn=True) else "numpy"
+    return "julia" if julia_setup.available(warn=True) else "numpy"
 
 
 def backend_info(probe: bool = True, install: bool = False) -> dict:
     """What can run here: {"available": backends usable now, "auto": what "auto" picks,
     "requested": the default request ($LIGANDML_BACKEND or "auto"), "julia": details}.
 
-    The Julia details (julia_backend.describe) hold: available, reason it is missing, Julia
+    The Julia details (julia_setup.describe) hold: available, reason it is missing, Julia
     version and thread count, kernel path, juliacall version, status file and the remembered
     outcome, and the juliacall environment. With `probe` (default) the Julia backend is looked
     for first (never installing unless `install`); when found, it is loaded into this process.
     """
-    from . import julia_backend
+    from . import julia_setup
 
-    julia = julia_backend.describe(probe=probe, install=install)
+    julia = julia_setup.describe(probe=probe, install=install)
     try:
         requested = requested_backend(None)
     except ValueError as exc:
@@ -61,6 +64,6 @@ def install_julia(timeout_s: float | None = None) -> dict:
     """Install Julia and PythonCall through juliacall now (network needed; at most `timeout_s`
     seconds, default $LIGANDML_JULIA_INSTALL_TIMEOUT or 1800), forgetting a remembered failure,
     and load the kernels. Returns the Julia part of backend_info()."""
-    from . import julia_backend
+    from . import julia_setup
 
-    return julia_backend.install_julia(timeout_s)
+    return julia_setup.install_julia(timeout_s)

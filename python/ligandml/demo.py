@@ -63,13 +63,14 @@ def run_demo(out, model=None, n_samples: int = 1000, seed: int = 0) -> pd.DataFr
     """Predict the three benchmark curves with `model` (default: the shipped model) and write a report
     per curve under out/<name>/ plus out/summary.md. Returns a table of median distances [K] and
     the number of equivalents holding >= 5 % of the samples."""
+    from .julia_import import torch_safe_backend
     from .model import load_model
     model = load_model() if model is None else model
     out = Path(out)
     rows, parts = [], ["# ligandml demo: the three benchmark curves of DESIGN.md", ""]
     for name in BENCHMARK_CURVES:
         truth = _truth(name)
-        T, chi = benchmark_curve(name, model.T, backend="numpy")  # torch is loaded: no juliacall now
+        T, chi = benchmark_curve(name, model.T, backend=torch_safe_backend())
         post = model.predict(T, chi, n_samples=n_samples, seed=seed)
         write_report(post, out / name, name, truth)
         d = post.nearest_distance(truth["D"], truth["E"])

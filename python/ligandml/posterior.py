@@ -71,17 +71,19 @@ class Posterior:
         return pd.DataFrame(rows).sort_values("weight", ascending=False, ignore_index=True)
 
     def posterior_predictive(self, n: int = 100, seed=0, quantity: str = "chi",
-                             backend: str | None = "numpy") -> np.ndarray:
+                             backend: str | None = None) -> np.ndarray:
         """Curves (n, len(T)) [emu/mol per ion; emu K/mol if quantity="chiT"] computed with the physics
-        (powder_susceptibility + apply_experimental_errors) for n random samples. backend defaults to
-        NumPy: torch is already loaded here, and juliacall must not be imported after torch."""
+        (powder_susceptibility + apply_experimental_errors) for n random samples. backend: see
+        julia_import.torch_safe_backend (torch is loaded here: NumPy unless Julia came first)."""
         from .error_model import apply_experimental_errors
+        from .julia_import import torch_safe_backend
         from .sweeps import powder_susceptibility
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         rng = np.random.default_rng(seed)
         pick = self.samples.iloc[rng.choice(len(self.samples), size=min(n, len(self.samples)), replace=False)]
         pars = {c: pick[c].to_numpy() for c in pick.columns if c not in ("chi_dia", "s_m")}
+        backend = torch_safe_backend(backend)
         chi = powder_susceptibility(self.ion, pars, self.T, field=self.field, backend=backend)
         if quantity == "chiT":
             chi = chi * self.T

@@ -36,7 +36,7 @@ def _lines(report: dict) -> list[str]:
     for key, value in julia["environment"].items():
         lines.append(f"  {key}={value}")
     if not julia["available"]:
-        from ..julia_backend import install_advice
+        from ..julia_setup import install_advice
 
         lines.append(install_advice())
     return lines
@@ -48,7 +48,7 @@ def run(args) -> int:
     from ..backends import backend_info
 
     if args.install:
-        from ..julia_backend import install_julia
+        from ..julia_setup import install_julia
 
         install_julia(timeout_s=args.timeout)
         report = backend_info(probe=False)

@@ -50,10 +50,10 @@ def run(args) -> int:
     from ..comparison import compare_curve, results_table, write_report
     from ..curves import read_curve
 
-    from ..backends import resolve_backend
+    from ..julia_import import torch_safe_backend
 
     T, y = read_curve(args.curve, args.quantity)
-    resolve_backend(None)  # loads Julia, when it is to be used, before torch (DESIGN.md)
+    torch_safe_backend()  # loads Julia, when it is to be used, before torch
     models = _models(args)
     results = compare_curve(T, y, ion=args.ion, noise_rel=args.noise_rel, sigma_dia=args.sigma_dia,
                             models=models, quantity=args.quantity, ions_per_formula=args.ions_per_formula,
