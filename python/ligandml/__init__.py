@@ -21,6 +21,9 @@ from .normalization import MinMaxNormalizer, OutOfDistributionWarning
 from .operators import spin_matrices, stevens_operator
 from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
 from .sweeps import powder_magnetization, powder_susceptibility
+# symmetry and rotations
+from .rotations import rotate_parameters
+from .symmetry import allowed_parameters, canonical_parameters, equivalent_parameters
 
 try:
     __version__ = _version("ligandml")
@@ -40,6 +43,8 @@ __all__ = [
     # baselines and metrics
     "FitResult", "GridPosterior", "GridPrior", "c2st", "equivalents_found", "fit_least_squares",
     "grid_posterior", "refine_posterior",
+    # symmetry and rotations
+    "allowed_parameters", "canonical_parameters", "equivalent_parameters", "rotate_parameters",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
