@@ -254,7 +254,7 @@ def check_symmetry(params, point_group: str, unit: str = "K") -> StevensBatch:
     values = batch.as_dict()
     for name, v in values.items():
         if name not in allowed and np.any(v != 0.0):
-            extra = " (E is B22)" if name == "B22" else ""
+            extra = {"B20": " (D/3 in the D, E form)", "B22": " (E in the D, E form)"}.get(name, "")
             raise ValueError(
                 f"parameter {name}{extra} is forbidden by site symmetry {point_group} "
                 f"({allowed.setting}); allowed: {', '.join(allowed.names)}")
