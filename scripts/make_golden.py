@@ -21,6 +21,10 @@ Files:
                        pairs closer than NEAR_GAP_K (the exact per-pair path, non-Kramers and Kramers)
   moment_KErSe2_1T.txt KErSe2 (published parameters, meV -> K): zero-field chi, and at 1 T the
                        Lebedev hemisphere used, the powder moment [muB/Er] and M/B [emu/mol]
+  symmetry_rotations.txt  general sets of all 27 even-k coefficients [K] and the same sets turned
+                       by a few active rotations (ZYZ Euler angles and their matrices;
+                       ligandml.rotations), and the allowed terms (k q) and cubic ratios of each of
+                       the 32 point groups (ligandml.symmetry), groups numbered in POINT_GROUPS order
 
 Usage: python scripts/make_golden.py [OUTPUT_DIR]   (default: tests/golden next to this script)
 """
@@ -160,6 +164,35 @@ def write_kerse2(out: Path) -> None:
             "moment [muB/Er] and chi_field = M/B [emu/mol] at field_T; chi_zero_field [emu/mol]"], blocks)
 
 
+def write_symmetry(out: Path) -> None:
+    from ligandml.rotations import euler_to_matrix, rotate_batch
+    from ligandml.symmetry import POINT_GROUPS, allowed_parameters
+
+    rng = np.random.default_rng(SEED + 1)
+    terms = [(k, q) for k in (2, 4, 6) for q in range(-k, k + 1)]
+    batch = _random_batch(rng, terms, 3, {2: 1.0, 4: 0.01, 6: 1e-4})
+    euler = np.vstack([rng.uniform(-np.pi, np.pi, (3, 3)), [[0.4, 0.0, -1.1], [0.2, np.pi, 0.7]]])
+    euler[:, 1] = np.abs(euler[:, 1])
+    blocks = [_terms_block(batch), _block("coeffs", batch.coeffs), _block("euler", euler)]
+    for i, angles in enumerate(euler):
+        blocks.append(_block(f"matrix_{i + 1}", euler_to_matrix(*angles)))
+        blocks.append(_block(f"rotated_{i + 1}", rotate_batch(batch, angles).coeffs))
+    for g, group in enumerate(POINT_GROUPS, start=1):
+        allowed = allowed_parameters(group)
+        kq = np.array([[int(n[1]), int(n[2:])] for n in allowed.names], dtype=float)
+        blocks.append(_block(f"allowed_{g}", kq))
+        if allowed.ratios:
+            rows = [[int(d[1]), int(d[2:]), int(f[1]), int(f[2:]), r] for d, (f, r) in allowed.ratios.items()]
+            blocks.append(_block(f"ratios_{g}", rows))
+    _write(out / "symmetry_rotations.txt",
+           ["rotations of Stevens parameters (active ZYZ: H(rotated_i) = U H(coeffs) U^dagger,",
+            "U = exp(-i a Jz) exp(-i b Jy) exp(-i g Jz), (a, b, g) = row i of euler; matrix_i = R)",
+            "coeffs, rotated_i [K]: one row per set, columns in the order of terms (k q)",
+            "allowed_g: allowed (k q) of point group g (1..32 in the order " + " ".join(POINT_GROUPS) + ")",
+            "ratios_g: rows (k q of the dependent term, k q of the free term, factor) of the cubic groups"],
+           blocks)
+
+
 def write_golden(out_dir: Path | str = DEFAULT_DIR) -> list[Path]:
     """Write every golden file into `out_dir` (created if needed); return the paths written."""
     out = Path(out_dir)
@@ -168,6 +201,7 @@ def write_golden(out_dir: Path | str = DEFAULT_DIR) -> list[Path]:
     write_stevens(out)
     write_levels_chi(out)
     write_kerse2(out)
+    write_symmetry(out)
     return sorted(out.glob("*.txt"))
 
 
