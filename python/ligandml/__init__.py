@@ -21,6 +21,13 @@ from .normalization import MinMaxNormalizer, OutOfDistributionWarning
 from .operators import spin_matrices, stevens_operator
 from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
 from .sweeps import powder_magnetization, powder_susceptibility
+# lab input: instrument files, Pascal's constants, curve reading, plausibility
+from .curves import read_curve, read_curve_data
+from .diamagnetic import DiamagneticCorrection, diamagnetic_correction
+from .elements import molar_mass, parse_formula
+from .instruments import MagnetizationCurve, MeasuredCurve, read_mpms, read_mpms_mh
+from .plausibility import ImplausibleCurveError, check_plausible, misfit, plausibility
+# end lab input
 
 try:
     __version__ = _version("ligandml")
@@ -40,6 +47,10 @@ __all__ = [
     # baselines and metrics
     "FitResult", "GridPosterior", "GridPrior", "c2st", "equivalents_found", "fit_least_squares",
     "grid_posterior", "refine_posterior",
+    # lab input: instrument files, Pascal's constants, curve reading, plausibility
+    "DiamagneticCorrection", "ImplausibleCurveError", "MagnetizationCurve", "MeasuredCurve",
+    "check_plausible", "diamagnetic_correction", "misfit", "molar_mass", "parse_formula",
+    "plausibility", "read_curve", "read_curve_data", "read_mpms", "read_mpms_mh",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
