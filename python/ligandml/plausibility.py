@@ -101,9 +101,10 @@ def plausibility(T, values, ion="Er3+", *, quantity: str = "chi",
                                    suggestion=suggestion)
 
     n_neg = int((y < 0).sum())
-    if n_neg > y.size // 2:
+    if n_neg > y.size // 2 or chiT_high < 0:
         return verdict("negative", f"{quantity} is negative at {n_neg} of {y.size} temperatures "
-                       f"(median {np.median(y):.3g}); a paramagnetic {name} has chi > 0: is the "
+                       f"(from {T[y < 0].min():.3g} K; median {np.median(y):.3g}); a paramagnetic "
+                       f"{name} has chi > 0: is the "
                        "diamagnetic or holder correction over-subtracted, or the sign flipped?")
     slope = _high_T_slope(T, y)
     if slope is not None:
