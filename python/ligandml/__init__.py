@@ -24,6 +24,13 @@ from .sweeps import powder_magnetization, powder_susceptibility
 # symmetry and rotations
 from .rotations import rotate_parameters
 from .symmetry import allowed_parameters, canonical_parameters, equivalent_parameters
+# lab input: instrument files, Pascal's constants, curve reading, plausibility
+from .curves import read_curve, read_curve_data
+from .diamagnetic import DiamagneticCorrection, diamagnetic_correction
+from .elements import molar_mass, parse_formula
+from .instruments import MagnetizationCurve, MeasuredCurve, read_mpms, read_mpms_mh
+from .plausibility import ImplausibleCurveError, check_plausible, misfit, plausibility
+# end lab input
 
 try:
     __version__ = _version("ligandml")
@@ -45,6 +52,10 @@ __all__ = [
     "grid_posterior", "refine_posterior",
     # symmetry and rotations
     "allowed_parameters", "canonical_parameters", "equivalent_parameters", "rotate_parameters",
+    # lab input: instrument files, Pascal's constants, curve reading, plausibility
+    "DiamagneticCorrection", "ImplausibleCurveError", "MagnetizationCurve", "MeasuredCurve",
+    "check_plausible", "diamagnetic_correction", "misfit", "molar_mass", "parse_formula",
+    "plausibility", "read_curve", "read_curve_data", "read_mpms", "read_mpms_mh",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
