@@ -21,6 +21,10 @@ from .normalization import MinMaxNormalizer, OutOfDistributionWarning
 from .operators import spin_matrices, stevens_operator
 from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
 from .sweeps import powder_magnetization, powder_susceptibility
+# structure models (point charge, superposition, XYZ reader, Ln3+ tables)
+from .coordination import CoordinationSphere, read_xyz
+from .ln_tables import radial_integral, stevens_factor
+from .structure_models import point_charge_parameters, superposition_parameters
 
 try:
     __version__ = _version("ligandml")
@@ -40,6 +44,9 @@ __all__ = [
     # baselines and metrics
     "FitResult", "GridPosterior", "GridPrior", "c2st", "equivalents_found", "fit_least_squares",
     "grid_posterior", "refine_posterior",
+    # structure models
+    "CoordinationSphere", "point_charge_parameters", "radial_integral", "read_xyz",
+    "stevens_factor", "superposition_parameters",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
