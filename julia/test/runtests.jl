@@ -43,6 +43,7 @@ const GOLDEN_FILES = vcat(
     LEVELS_CHI_FILES,
     MOMENT_FILES,
     SYMMETRY_FILES,
+    ["structure_models.txt"],
 )
 
 golden(name) = read_golden(joinpath(GOLDEN_DIR, name))
@@ -329,3 +330,4 @@ end
 end
 
 include(joinpath(@__DIR__, "test_symmetry.jl"))
+include(joinpath(@__DIR__, "test_structure_models.jl"))

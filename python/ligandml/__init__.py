@@ -31,6 +31,10 @@ from .elements import molar_mass, parse_formula
 from .instruments import MagnetizationCurve, MeasuredCurve, read_mpms, read_mpms_mh
 from .plausibility import ImplausibleCurveError, check_plausible, misfit, plausibility
 # end lab input
+# structure models (point charge, superposition, XYZ reader, Ln3+ tables)
+from .coordination import CoordinationSphere, read_xyz
+from .ln_tables import radial_integral, stevens_factor
+from .structure_models import point_charge_parameters, superposition_parameters
 
 try:
     __version__ = _version("ligandml")
@@ -56,6 +60,9 @@ __all__ = [
     "DiamagneticCorrection", "ImplausibleCurveError", "MagnetizationCurve", "MeasuredCurve",
     "check_plausible", "diamagnetic_correction", "misfit", "molar_mass", "parse_formula",
     "plausibility", "read_curve", "read_curve_data", "read_mpms", "read_mpms_mh",
+    # structure models
+    "CoordinationSphere", "point_charge_parameters", "radial_integral", "read_xyz",
+    "stevens_factor", "superposition_parameters",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
