@@ -42,5 +42,7 @@ include("src/hamiltonian.jl")
 include("src/threading.jl")
 include("src/susceptibility.jl")
 include("src/finite_field.jl")
+include("src/symmetry.jl")
+include("src/structure_models.jl")
 
 end # module LigandML

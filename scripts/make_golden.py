@@ -21,6 +21,13 @@ Files:
                        pairs closer than NEAR_GAP_K (the exact per-pair path, non-Kramers and Kramers)
   moment_KErSe2_1T.txt KErSe2 (published parameters, meV -> K): zero-field chi, and at 1 T the
                        Lebedev hemisphere used, the powder moment [muB/Er] and M/B [emu/mol]
+  symmetry_rotations.txt  general sets of all 27 even-k coefficients [K] and the same sets turned
+                       by a few active rotations (ZYZ Euler angles and their matrices;
+                       ligandml.rotations), and the allowed terms (k q) and cubic ratios of each of
+                       the 32 point groups (ligandml.symmetry), groups numbered in POINT_GROUPS order
+  structure_models.txt Ln3+ tables (Stevens factors, <r^k>), and the point-charge and superposition
+                       Stevens coefficients [K] of a general 7-ligand site for five ions, plus
+                       PyCrystalField's Yb2Ti2O7 point-charge example [meV]
 
 Usage: python scripts/make_golden.py [OUTPUT_DIR]   (default: tests/golden next to this script)
 """
@@ -160,6 +167,96 @@ def write_kerse2(out: Path) -> None:
             "moment [muB/Er] and chi_field = M/B [emu/mol] at field_T; chi_zero_field [emu/mol]"], blocks)
 
 
+def write_symmetry(out: Path) -> None:
+    from ligandml.rotations import euler_to_matrix, rotate_batch
+    from ligandml.symmetry import POINT_GROUPS, allowed_parameters
+
+    rng = np.random.default_rng(SEED + 1)
+    terms = [(k, q) for k in (2, 4, 6) for q in range(-k, k + 1)]
+    batch = _random_batch(rng, terms, 3, {2: 1.0, 4: 0.01, 6: 1e-4})
+    euler = np.vstack([rng.uniform(-np.pi, np.pi, (3, 3)), [[0.4, 0.0, -1.1], [0.2, np.pi, 0.7]]])
+    euler[:, 1] = np.abs(euler[:, 1])
+    blocks = [_terms_block(batch), _block("coeffs", batch.coeffs), _block("euler", euler)]
+    for i, angles in enumerate(euler):
+        blocks.append(_block(f"matrix_{i + 1}", euler_to_matrix(*angles)))
+        blocks.append(_block(f"rotated_{i + 1}", rotate_batch(batch, angles).coeffs))
+    for g, group in enumerate(POINT_GROUPS, start=1):
+        allowed = allowed_parameters(group)
+        kq = np.array([[int(n[1]), int(n[2:])] for n in allowed.names], dtype=float)
+        blocks.append(_block(f"allowed_{g}", kq))
+        if allowed.ratios:
+            rows = [[int(d[1]), int(d[2:]), int(f[1]), int(f[2:]), r] for d, (f, r) in allowed.ratios.items()]
+            blocks.append(_block(f"ratios_{g}", rows))
+    _write(out / "symmetry_rotations.txt",
+           ["rotations of Stevens parameters (active ZYZ: H(rotated_i) = U H(coeffs) U^dagger,",
+            "U = exp(-i a Jz) exp(-i b Jy) exp(-i g Jz), (a, b, g) = row i of euler; matrix_i = R)",
+            "coeffs, rotated_i [K]: one row per set, columns in the order of terms (k q)",
+            "allowed_g: allowed (k q) of point group g (1..32 in the order " + " ".join(POINT_GROUPS) + ")",
+            "ratios_g: rows (k q of the dependent term, k q of the free term, factor) of the cubic groups"],
+           blocks)
+
+
+#: structure models: a general (C1) site of 7 ligands [angstrom] with charges [|e|], the ions
+#: (by 4f count: Ce, Nd, Tb, Er, Yb) and superposition parameters b [K], t, R0 [angstrom]
+STRUCTURE_IONS = (1, 3, 8, 11, 13)
+STRUCTURE_B = {2: 350.0, 4: 45.0, 6: 6.5}
+STRUCTURE_T = {2: 6.0, 4: 9.0, 6: 11.0}
+STRUCTURE_R0 = 2.35
+
+
+def structure_ligands() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(SEED + 1)
+    directions = rng.normal(size=(7, 3))
+    directions /= np.linalg.norm(directions, axis=1)[:, None]
+    return directions * rng.uniform(2.2, 2.6, (7, 1)), rng.uniform(-2.0, -0.5, 7)
+
+
+def yb2ti2o7_ligands() -> np.ndarray:
+    """The 8 O2- around Yb in Yb2Ti2O7 (ICSD 190689) in PyCrystalField's frame (z || [111])."""
+    a, x = 10.01247, 0.33180
+    o1 = np.array([[1, 1, 1], [-1, -1, -1]]) / 8
+    o2 = np.array([[x - 0.5, 0.125, 0.125], [0.125, x - 0.5, 0.125], [0.125, 0.125, x - 0.5]])
+    axes = np.array([[-0.5, 1, -0.5], [-1, 0, 1], [1, 1, 1]])
+    return np.vstack([o1, o2, -o2]) * a @ (axes / np.linalg.norm(axes, axis=1)[:, None]).T
+
+
+def write_structure_models(out: Path) -> None:
+    from ligandml.ions import LANTHANIDES
+    from ligandml.ln_tables import radial_integral, stevens_factor
+    from ligandml.structure_models import (BOHR_ANGSTROM, HARTREE_K, point_charge_parameters,
+                                           stevens_terms, superposition_parameters)
+
+    ions = [f"{LANTHANIDES[n - 1]}3+" for n in STRUCTURE_IONS]
+    ligands, charges = structure_ligands()
+    rows = lambda f: [list(f(ion).values()) for ion in ions]  # noqa: E731
+    blocks = [
+        _block("hartree_K", HARTREE_K), _block("bohr_angstrom", BOHR_ANGSTROM),
+        _block("stevens_factors", [[stevens_factor(s, k) for k in (2, 4, 6)] for s in LANTHANIDES]),
+        _block("radial_freeman_desclaux", [[radial_integral(s, k) for k in (2, 4, 6)] for s in LANTHANIDES]),
+        _block("radial_edvardsson_klintenberg",
+               [[radial_integral(s, k, "edvardsson-klintenberg") for k in (2, 4, 6)] for s in LANTHANIDES]),
+        _block("terms", np.array(stevens_terms(), dtype=float)),
+        _block("ions_n4f", np.array(STRUCTURE_IONS, dtype=float)[None, :]),
+        _block("ligands", ligands), _block("charges", charges[None, :]),
+        _block("point_charge", rows(lambda ion: point_charge_parameters(ion, ligands, charges=charges))),
+        _block("point_charge_ek", rows(lambda ion: point_charge_parameters(
+            ion, ligands, charges=charges, radial_table="edvardsson-klintenberg"))),
+        _block("sp_b", [STRUCTURE_B[k] for k in (2, 4, 6)]), _block("sp_t", [STRUCTURE_T[k] for k in (2, 4, 6)]),
+        _block("sp_R0", STRUCTURE_R0),
+        _block("superposition", rows(lambda ion: superposition_parameters(
+            ion, ligands, b=STRUCTURE_B, t=STRUCTURE_T, R0=STRUCTURE_R0))),
+        _block("yto_ligands", yb2ti2o7_ligands()),
+        _block("yto_point_charge_meV", list(point_charge_parameters(
+            "Yb3+", yb2ti2o7_ligands(), charges=-2, unit="meV", radial_table="edvardsson-klintenberg").values())),
+    ]
+    _write(out / "structure_models.txt",
+           ["structure models (ligandml.structure_models): Stevens factors (alpha, beta, gamma) and <r^k>",
+            "[a0^k] of Ce..Yb; terms (k q) in the column order of every B block; ligands [angstrom] relative",
+            "to the ion, charges [|e|]; point_charge / point_charge_ek / superposition [K], one row per ion",
+            "of ions_n4f; yto: PyCrystalField's Yb2Ti2O7 example, charges -2, Edvardsson-Klintenberg, [meV]"],
+           blocks)
+
+
 def write_golden(out_dir: Path | str = DEFAULT_DIR) -> list[Path]:
     """Write every golden file into `out_dir` (created if needed); return the paths written."""
     out = Path(out_dir)
@@ -168,6 +265,8 @@ def write_golden(out_dir: Path | str = DEFAULT_DIR) -> list[Path]:
     write_stevens(out)
     write_levels_chi(out)
     write_kerse2(out)
+    write_symmetry(out)
+    write_structure_models(out)
     return sorted(out.glob("*.txt"))
 
 

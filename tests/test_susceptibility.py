@@ -100,7 +100,9 @@ def test_batched_equals_one_at_a_time_and_fast_paths_equal_full_path(ion_name):
         batched = ligandml.powder_susceptibility(ion, params, T_GRID)
         single = np.vstack([ligandml.CrystalField(ion, {k: v[i] for k, v in params.items()}).susceptibility(T_GRID)
                             for i in range(n)])
-        np.testing.assert_allclose(batched, single, rtol=1e-12)
+        # the documented accuracy (1e-10): a batch and a single set reach LAPACK through different
+        # drivers, and Tb3+ set 1 differs by 3-5e-12 between them, so 1e-12 was below the contract
+        np.testing.assert_allclose(batched, single, rtol=1e-10)
         np.testing.assert_allclose(batched, _full_path_chi(ion, params), rtol=1e-10)
 
 

@@ -36,7 +36,15 @@ const NEAR_PAIR_FILES = [
     "levels_chi_er_near_crossing.txt",
 ]
 const MOMENT_FILES = ["moment_KErSe2_1T.txt"]
-const GOLDEN_FILES = vcat(CONSTANT_FILES, STEVENS_FILES, LEVELS_CHI_FILES, MOMENT_FILES)
+const SYMMETRY_FILES = ["symmetry_rotations.txt"]
+const GOLDEN_FILES = vcat(
+    CONSTANT_FILES,
+    STEVENS_FILES,
+    LEVELS_CHI_FILES,
+    MOMENT_FILES,
+    SYMMETRY_FILES,
+    ["structure_models.txt"],
+)
 
 golden(name) = read_golden(joinpath(GOLDEN_DIR, name))
 
@@ -320,3 +328,6 @@ end
         @test_throws ArgumentError powder_moment(ion, batch, 1.0, [2.0], [0.0 1.0], [1.0])
     end
 end
+
+include(joinpath(@__DIR__, "test_symmetry.jl"))
+include(joinpath(@__DIR__, "test_structure_models.jl"))

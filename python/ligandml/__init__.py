@@ -21,6 +21,20 @@ from .normalization import MinMaxNormalizer, OutOfDistributionWarning
 from .operators import spin_matrices, stevens_operator
 from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
 from .sweeps import powder_magnetization, powder_susceptibility
+# symmetry and rotations
+from .rotations import rotate_parameters
+from .symmetry import allowed_parameters, canonical_parameters, equivalent_parameters
+# lab input: instrument files, Pascal's constants, curve reading, plausibility
+from .curves import read_curve, read_curve_data
+from .diamagnetic import DiamagneticCorrection, diamagnetic_correction
+from .elements import molar_mass, parse_formula
+from .instruments import MagnetizationCurve, MeasuredCurve, read_mpms, read_mpms_mh
+from .plausibility import ImplausibleCurveError, check_plausible, misfit, plausibility
+# end lab input
+# structure models (point charge, superposition, XYZ reader, Ln3+ tables)
+from .coordination import CoordinationSphere, read_xyz
+from .ln_tables import radial_integral, stevens_factor
+from .structure_models import point_charge_parameters, superposition_parameters
 
 try:
     __version__ = _version("ligandml")
@@ -40,6 +54,15 @@ __all__ = [
     # baselines and metrics
     "FitResult", "GridPosterior", "GridPrior", "c2st", "equivalents_found", "fit_least_squares",
     "grid_posterior", "refine_posterior",
+    # symmetry and rotations
+    "allowed_parameters", "canonical_parameters", "equivalent_parameters", "rotate_parameters",
+    # lab input: instrument files, Pascal's constants, curve reading, plausibility
+    "DiamagneticCorrection", "ImplausibleCurveError", "MagnetizationCurve", "MeasuredCurve",
+    "check_plausible", "diamagnetic_correction", "misfit", "molar_mass", "parse_formula",
+    "plausibility", "read_curve", "read_curve_data", "read_mpms", "read_mpms_mh",
+    # structure models
+    "CoordinationSphere", "point_charge_parameters", "radial_integral", "read_xyz",
+    "stevens_factor", "superposition_parameters",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because

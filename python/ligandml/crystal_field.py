@@ -8,6 +8,7 @@ from . import checks
 from .constants import kelvin_per, normalise_energy_unit
 from .hamiltonian import ligand_field_hamiltonians
 from .parameters import to_stevens_batch
+from .symmetry import check_symmetry
 from .sweeps import as_ion, powder_magnetization, powder_susceptibility
 
 
@@ -16,11 +17,15 @@ class CrystalField:
 
     CrystalField(ion, {"B20": -0.0277, "B43": -0.0142}, unit="meV") or
     CrystalField.from_DE("Er3+", D=-6.0, E=0.5). Parameters are stored in kelvin.
+    symmetry: a point group ("D3d", "Oh", ...; ligandml.symmetry): parameters it forbids in its
+    standard setting, or cubic sets that break its fixed ratios, are refused by name.
     """
 
-    def __init__(self, ion, params, unit: str = "K"):
+    def __init__(self, ion, params, unit: str = "K", symmetry: str | None = None):
         self.ion = as_ion(ion)
         batch = to_stevens_batch(params, unit)
+        if symmetry is not None:  # site symmetry
+            check_symmetry(batch, symmetry)
         if batch.n_sets != 1:
             raise ValueError("CrystalField takes one parameter set (scalars); use "
                              "powder_susceptibility for batches")

@@ -6,7 +6,7 @@ import numpy as np
 from .constants import MU_B_OVER_K_B
 from .ions import Ion
 from .operators import spin_matrices, stevens_operator
-from .parameters import StevensBatch
+from .parameters import StevensBatch, check_even_rank, parameter_name
 
 
 def operator_stack(J: float, terms) -> np.ndarray:
@@ -21,8 +21,10 @@ def ligand_field_hamiltonians(ion: Ion, batch: StevensBatch, *, real: bool | Non
     """H_LF = sum_kq B_k^q O_k^q for every set in the batch: shape (N, 2J+1, 2J+1), kelvin.
 
     Returned as a real array when no sine-type (q < 0) term is present (or `real` is True),
-    complex otherwise.
+    complex otherwise. Raises ValueError for an odd-k term (it breaks time reversal).
     """
+    for k, q in batch.terms:
+        check_even_rank(k, parameter_name(k, q))
     ops = operator_stack(ion.J, batch.terms)
     real = batch.real if real is None else real
     if real:

@@ -4,6 +4,12 @@ A parameter set maps names to values: Stevens coefficients "B20", "B22", "B2-2",
 (PyCrystalField spelling, B_k^q multiplying O_k^q) and the second-order shorthands "D" and "E"
 (B20 = D/3, B22 = E). Batches map each name to an equal-length array, or come as a pandas
 DataFrame. Internally every coefficient is converted to kelvin.
+
+Only even ranks k = 2, 4, 6 are ligand-field terms. An odd-k Stevens operator of J is odd under
+time reversal (J -> -J): a "B30" term would be a magnetic field in disguise, it splits Kramers
+doublets, and every zero-field routine that assumes time reversal (the Kramers merge of the
+Van Vleck sum, the half-sphere orientation average) would give wrong numbers. Odd k is therefore
+refused here, by name (stevens_operator still builds odd-k operators).
 """
 from __future__ import annotations
 
@@ -22,7 +28,8 @@ _B_NAME = re.compile(r"^B(\d)(-?\d+)$")
 def parse_parameter_name(name: str) -> tuple[int, int] | str:
     """Return (k, q) for a Stevens name like "B4-3", or "D" / "E" for the shorthands.
 
-    Raises ValueError for anything else ("B25": |q| > k; "B7-1": k > 6), naming the rule.
+    Raises ValueError for anything else ("B25": |q| > k; "B7-1": k > 6; "B30": odd k, which
+    breaks time reversal), naming the rule.
     """
     if name in ("D", "E"):
         return name
@@ -36,7 +43,17 @@ def parse_parameter_name(name: str) -> tuple[int, int] | str:
         raise ValueError(
             f"invalid parameter name {name!r}: need 1 <= k <= {K_MAX} and -k <= q <= k "
             f"(got k={k}, q={q})")
+    check_even_rank(k, name)
     return k, q
+
+
+def check_even_rank(k: int, name: str) -> None:
+    """Raise ValueError for an odd rank k: odd-k terms break time reversal (module docstring)."""
+    if k % 2:
+        raise ValueError(
+            f"parameter {name!r} has odd rank k = {k}: odd-k Stevens terms are odd under time "
+            f"reversal, so they cannot appear in a ligand-field Hamiltonian (they would split "
+            f"Kramers doublets); use k = 2, 4, 6")
 
 
 def parameter_name(k: int, q: int) -> str:
@@ -53,6 +70,10 @@ class StevensBatch:
 
     terms: tuple[tuple[int, int], ...]
     coeffs: np.ndarray
+
+    def __post_init__(self):
+        for k, q in self.terms:
+            check_even_rank(k, parameter_name(k, q))
 
     @property
     def n_sets(self) -> int:

@@ -12,6 +12,7 @@ from . import checks
 from .backends import resolve_backend
 from .ions import Ion, ion as _make_ion
 from .parameters import StevensBatch, to_stevens_batch
+from .symmetry import check_symmetry
 
 
 def as_ion(ion_or_name) -> Ion:
@@ -23,12 +24,16 @@ def as_ion(ion_or_name) -> Ion:
     raise ValueError(f"ion must be an Ion or a name like 'Er3+', got {ion_or_name!r}")
 
 
-def _batch(params, unit) -> StevensBatch:
-    return params if isinstance(params, StevensBatch) else to_stevens_batch(params, unit)
+def _batch(params, unit, symmetry=None) -> StevensBatch:
+    batch = params if isinstance(params, StevensBatch) else to_stevens_batch(params, unit)
+    if symmetry is not None:  # site symmetry: refuse what the point group forbids
+        check_symmetry(batch, symmetry)
+    return batch
 
 
 def powder_susceptibility(ion, params, T, field=None, unit: str = "K", backend: str | None = None,
-                          lebedev_order: int = _np_impl.DEFAULT_LEBEDEV_ORDER) -> np.ndarray:
+                          lebedev_order: int = _np_impl.DEFAULT_LEBEDEV_ORDER,
+                          symmetry: str | None = None) -> np.ndarray:
     """Powder molar susceptibility chi(T) [emu/mol per magnetic ion] for N parameter sets.
 
     ion: an Ion or name ("Er3+"). params: mapping of names ("D", "E", "B20", "B4-3", ...) to
@@ -36,10 +41,11 @@ def powder_susceptibility(ion, params, T, field=None, unit: str = "K", backend: 
     "meV", "cm-1"). T: temperatures [K], > 0. field: None for the exact zero-field Van Vleck
     susceptibility, or the measuring field [T] for the orientation-averaged M/B (Lebedev rule of
     order `lebedev_order`). backend: "numpy", "julia" or "auto" (default: $LIGANDML_BACKEND,
-    else "auto"). Returns an array of shape (N, len(T)).
+    else "auto"). symmetry: optional point group ("D3d", ...): parameters it forbids are refused
+    by name (ligandml.symmetry.check_symmetry). Returns an array of shape (N, len(T)).
     """
     ion = as_ion(ion)
-    batch = _batch(params, unit)
+    batch = _batch(params, unit, symmetry)
     T = checks.temperatures(T)
     field = checks.field(field)
     if resolve_backend(backend) == "julia":
@@ -52,13 +58,15 @@ def powder_susceptibility(ion, params, T, field=None, unit: str = "K", backend: 
 
 
 def powder_magnetization(ion, params, B, T, unit: str = "K", backend: str | None = None,
-                         lebedev_order: int = _np_impl.DEFAULT_LEBEDEV_ORDER) -> np.ndarray:
+                         lebedev_order: int = _np_impl.DEFAULT_LEBEDEV_ORDER,
+                         symmetry: str | None = None) -> np.ndarray:
     """Powder-averaged magnetisation M [muB per ion] along the field, shape (N, len(B), len(T)).
 
-    B: fields [T], each > 0; T: temperatures [K]; other arguments as powder_susceptibility.
+    B: fields [T], each > 0; T: temperatures [K]; other arguments (symmetry included) as
+    powder_susceptibility.
     """
     ion = as_ion(ion)
-    batch = _batch(params, unit)
+    batch = _batch(params, unit, symmetry)
     T = checks.temperatures(T)
     B = checks.fields(B)
     use_julia = resolve_backend(backend) == "julia"
