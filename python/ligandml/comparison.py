@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .curves import per_ion_chi
-from .fitting import DEFAULT_BOX, fit_least_squares
+from .benchmark_task import inside_box
+from .fitting import fit_least_squares
 from .grid_posterior import grid_posterior
 from .metrics import distinct_equivalents, equivalents_found, nearest_equivalent_error
 from .parameters import canonical_DE
@@ -162,11 +163,6 @@ def _found(result: MethodResult, D_true: float, E_true: float) -> np.ndarray:
     return equivalents_found(s["D"], s["E"], D_true, E_true, FOUND_RADIUS, min_fraction=0.0)
 
 
-def _in_box(points: np.ndarray, box=DEFAULT_BOX) -> np.ndarray:
-    return ((points[:, 0] >= box["D"][0]) & (points[:, 0] <= box["D"][1])
-            & (points[:, 1] >= box["E"][0]) & (points[:, 1] <= box["E"][1]))
-
-
 def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
     """One row per method: canonical D, E [K], chi_dia [emu/mol], seconds; with truth
     (keys D, E, chi_dia) also err_point [K] (point estimate), err_median [K] (median over samples
@@ -183,7 +179,8 @@ def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
             pts = r.samples if r.samples is not None else r.solutions
             row["err_median"] = float(np.median(nearest_equivalent_error(pts["D"], pts["E"], Dt, Et)))
             found = _found(r, Dt, Et)
-            inside = _in_box(distinct_equivalents(Dt, Et))
+            eq = distinct_equivalents(Dt, Et)
+            inside = inside_box(eq[:, 0], eq[:, 1])
             row["found"] = int(found.sum())
             row["n_equivalents"] = len(found)
             row["found_in_box"] = int(found[inside].sum())
