@@ -12,7 +12,7 @@ import torch
 
 import ligandml as lm
 from ligandml.benchmark_task import benchmark_curve
-from ligandml.inn import ConditionalFlow, LatentINN, ardizzone_losses
+from ligandml.nets.inn import ConditionalFlow, LatentINN, ardizzone_losses
 from ligandml.model import ModelConfig, VAEINNModel, load_model, prepare_curve
 from ligandml.normalization import OutOfDistributionWarning
 from ligandml.training import TrainConfig, train_model
@@ -260,6 +260,26 @@ def test_cli_train_on_a_dataset_store(tmp_path):
     assert model.dataset_config["n_sets"] == 300 and model.train_config["vae_epochs"] == 1
     assert model.dataset_normalizer["kind"] == "minmax"
     assert len(model.reference_set()[0]) == 100
+    # the preprocessing is the dataset's stored normaliser, not a refit
+    from ligandml.dataset import open_dataset
+    norm = open_dataset(tmp_path / "d.zarr").normalizer
+    np.testing.assert_array_equal(model.net.feat_shift.numpy(), np.float32(norm.min))
+    np.testing.assert_array_equal(model.net.feat_scale.numpy(), np.float32(norm.max - norm.min))
+
+
+def test_model_kinds_are_registered_plugins():
+    from ligandml import nets
+    from ligandml.model import InverseModel
+    assert set(nets.KINDS) == {"faithful", "vae_cinn", "cinn"}
+    assert VAEINNModel is InverseModel
+    with pytest.raises(ValueError, match="kind must be one of"):
+        ModelConfig(kind="gan")
+    assert ModelConfig(kind="cinn").preprocessing == "standard"
+    assert ModelConfig(kind="faithful").preprocessing == "minmax"
+    net = nets.kind_class("vae_cinn")(ModelConfig(kind="vae_cinn", vae_hidden=(8,), embed_hidden=(8,),
+                                                  flow_blocks=2, flow_hidden=8, n_cond=4), 16, 3)
+    assert net.has_vae and net.latent(torch.zeros(2, 16)).shape == (2, 3)
+    assert net.sample_x(torch.zeros(3), 5).shape == (5, 3)
 
 
 def test_shipped_posterior_refines_to_the_exact_equivalents():

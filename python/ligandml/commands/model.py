@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
     t.add_argument("--data", required=True, help="dataset store written by `ligandml dataset generate`")
     t.add_argument("--out", required=True, help="model folder to write")
     t.add_argument("--config", default=None, help="train.toml with [model] and [training] tables")
-    t.add_argument("--kind", choices=("faithful", "vae_cinn", "cinn"), default=None,
+    t.add_argument("--kind", default=None,
                    help="faithful: VAE (latent 3) + Ardizzone INN; vae_cinn: the VAE + a conditional INN "
                         "on its latent; cinn: conditional INN on the whole curve")
     t.add_argument("--epochs", type=int, default=None, help="epochs for every training phase")
