@@ -48,6 +48,11 @@ class FitResult:
     names: tuple
     n_curve_evals: int = 0
 
+    def point_estimate(self) -> dict:
+        """The best minimum, canonical: D, E [K] and chi_dia [emu/mol] (NaN when not fitted)."""
+        D, E = canonical_DE(self.best["D"], self.best["E"])
+        return {"D": D, "E": E, "chi_dia": self.best.get("chi_dia", np.nan)}
+
     def __repr__(self) -> str:
         return (f"FitResult(best={self.best}, {len(self.solutions)} distinct minima from "
                 f"{self.n_starts} starts, {self.seconds:.3f} s)")

@@ -37,7 +37,8 @@ from .benchmark_task import DE_BOX, inside_box
 from .clustering import distinct_minima
 from .likelihood import CurveModel, measurement_sd
 from .optimize import batched_levenberg_marquardt
-from .parameters import equivalent_DE
+from .parameters import canonical_DE, equivalent_DE
+from .posterior import SampleSet
 from .sweeps import as_ion
 
 #: chunk of grid points per batched sweep (bounds memory)
@@ -251,8 +252,8 @@ def _block_tv(regions) -> float:
 
 
 @dataclass
-class GridPosterior:
-    """The exact grid posterior of one curve.
+class GridPosterior(SampleSet):
+    """The exact grid posterior of one curve (a SampleSet: the shared posterior views apply).
 
     samples: DataFrame D, E [K], chi_dia [emu/mol] (and s_m when free) drawn from the posterior.
     points: DataFrame of the grid cells (D, E centres and edge vectors a1, a2 [K], area [K^2],
@@ -269,6 +270,37 @@ class GridPosterior:
     seconds: float
     model: CurveModel
     prior: GridPrior
+
+    # -- the SampleSet interface: the curve and prior the posterior belongs to ----------------------
+    @property
+    def T(self) -> np.ndarray:
+        """Temperatures of the curve [K]."""
+        return self.model.T
+
+    @property
+    def chi_input(self) -> np.ndarray:
+        """The curve per ion [emu/mol]."""
+        return self.model.y
+
+    @property
+    def ion(self):
+        return self.model.ion
+
+    @property
+    def field(self):
+        """Measuring field [T], None for zero field."""
+        return self.model.field
+
+    @property
+    def box(self) -> dict:
+        """The prior box of (D, E) [K]."""
+        return self.prior.box_dict
+
+    def point_estimate(self) -> dict:
+        """The highest mode, canonical (D, E [K]), with the posterior median of chi_dia [emu/mol]."""
+        top = self.modes.iloc[0]
+        D, E = canonical_DE(float(top["D"]), float(top["E"]))
+        return {"D": D, "E": E, "chi_dia": float(self.samples["chi_dia"].median())}
 
     def log_density(self, D, E) -> np.ndarray:
         """Unnormalised log posterior at (D, E) [K] on the grid's scale; -inf outside the box."""

@@ -224,7 +224,8 @@ class InverseModel:
         from .posterior import Posterior
         return Posterior(samples=samples, latent=latent.cpu().numpy(), T=self.T.copy(), chi_input=chi_grid,
                          ion=self.ion, field=self.field, model=self,
-                         info={**info, "ood_excess": excess, "n_samples": int(n_samples)})
+                         info={**info, "ood_excess": excess, "n_samples": int(n_samples),
+                               "kind": self.config.kind})
 
     def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:
         """(latents (n, n_latent), parameters DataFrame) of the stored training-curve subsample."""

@@ -69,13 +69,13 @@ def run_train(args) -> int:
 
 def run_predict(args) -> int:
     from ..curves import read_curve
-    from ..demo import write_report
     from ..model import load_model
+    from ..report import write_posterior_report
     T, values = read_curve(args.curve, args.quantity)
     model = load_model(args.model)
     post = model.predict(T, values, n_samples=args.n_samples, seed=args.seed, quantity=args.quantity,
                          ions_per_formula=args.ions_per_formula)
-    out = write_report(post, args.report, name=Path(args.curve).name)
+    out = write_posterior_report(post, args.report, name=Path(args.curve).name)
     print((out / "summary.md").read_text())
     print(f"wrote {out}/posterior.png, samples.csv, summary.md")
     return 0
