@@ -30,15 +30,15 @@ sys.path.insert(0, str(ROOT / "python"))
 
 import ligandml as L  # noqa: E402
 from ligandml.julia_import import torch_safe_backend  # noqa: E402
-from ligandml.benchmark_task import BENCHMARK_CURVES, temperature_grid  # noqa: E402
-from ligandml.comparison import (FOUND_MIN_FRACTION, FOUND_RADIUS, _markdown, find_models,  # noqa: E402
+from ligandml.benchmark_task import BENCHMARK_CURVES, DE_BOX as BOX, temperature_grid  # noqa: E402
+from ligandml.comparison import (FOUND_MIN_FRACTION, FOUND_RADIUS, find_models,  # noqa: E402
                                  results_table, run_grid_posterior, run_hybrid, run_least_squares,
                                  run_network)
 from ligandml.fitting import refine_posterior  # noqa: E402
 from ligandml.metrics import c2st, calibration_table, hpd_coverage, invariant_features, sbc_rank  # noqa: E402
+from ligandml.report import markdown_table as _markdown  # noqa: E402
 
 ION = "Er3+"
-BOX = {"D": (-10.0, 10.0), "E": (-20.0 / 3.0, 20.0 / 3.0)}
 SIGMA_DIA = 0.002
 
 
@@ -155,7 +155,7 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=UserWarning)
     t_start = time.perf_counter()
     backend = torch_safe_backend()  # Julia (if any) before torch
-    paths = {} if args.no_network else find_models()
+    paths = {} if args.no_network else find_models(ROOT / "studies" / "sigma_dia")
     models = {}
     if paths:
         import torch

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import ligandml as L
-from ligandml.fitting import CurveModel
+from ligandml.likelihood import CurveModel
 from ligandml.grid_posterior import grid_posterior, log_posterior
 
 T = np.geomspace(2.0, 300.0, 128)

@@ -12,7 +12,7 @@ import torch
 
 import ligandml as lm
 from ligandml.benchmark_task import benchmark_curve
-from ligandml.inn import ConditionalFlow, LatentINN, ardizzone_losses
+from ligandml.nets.inn import ConditionalFlow, LatentINN, ardizzone_losses
 from ligandml.model import ModelConfig, VAEINNModel, load_model, prepare_curve
 from ligandml.normalization import OutOfDistributionWarning
 from ligandml.training import TrainConfig, train_model
@@ -260,6 +260,26 @@ def test_cli_train_on_a_dataset_store(tmp_path):
     assert model.dataset_config["n_sets"] == 300 and model.train_config["vae_epochs"] == 1
     assert model.dataset_normalizer["kind"] == "minmax"
     assert len(model.reference_set()[0]) == 100
+    # the preprocessing is the dataset's stored normaliser, not a refit
+    from ligandml.dataset import open_dataset
+    norm = open_dataset(tmp_path / "d.zarr").normalizer
+    np.testing.assert_array_equal(model.net.feat_shift.numpy(), np.float32(norm.min))
+    np.testing.assert_array_equal(model.net.feat_scale.numpy(), np.float32(norm.max - norm.min))
+
+
+def test_model_kinds_are_registered_plugins():
+    from ligandml import nets
+    from ligandml.model import InverseModel
+    assert set(nets.KINDS) == {"faithful", "vae_cinn", "cinn"}
+    assert VAEINNModel is InverseModel
+    with pytest.raises(ValueError, match="kind must be one of"):
+        ModelConfig(kind="gan")
+    assert ModelConfig(kind="cinn").preprocessing == "standard"
+    assert ModelConfig(kind="faithful").preprocessing == "minmax"
+    net = nets.kind_class("vae_cinn")(ModelConfig(kind="vae_cinn", vae_hidden=(8,), embed_hidden=(8,),
+                                                  flow_blocks=2, flow_hidden=8, n_cond=4), 16, 3)
+    assert net.has_vae and net.latent(torch.zeros(2, 16)).shape == (2, 3)
+    assert net.sample_x(torch.zeros(3), 5).shape == (5, 3)
 
 
 def test_shipped_posterior_refines_to_the_exact_equivalents():
@@ -269,3 +289,32 @@ def test_shipped_posterior_refines_to_the_exact_equivalents():
     D_c, E_c = lm.canonical_DE(result.best["D"], result.best["E"])
     assert D_c == pytest.approx(-6.0, abs=1e-3) and E_c == pytest.approx(0.5, abs=1e-3)
     assert result.best["chi_dia"] == pytest.approx(0.002, abs=1e-5)
+
+
+def test_one_preprocessing_and_one_ood_check_for_dataset_and_model():
+    from ligandml.preprocessing import CurvePreprocessor, MinMaxNormalizer, check_excess, range_excess
+    # excess in range widths, closed form: range [1, 3] (width 2); 4 is 0.5 widths above, 0 is 0.5 below
+    np.testing.assert_allclose(range_excess(np.array([[1.0, 2.0, 3.0], [4.0, 2.0, 0.0]]), 1.0, 3.0), [0.0, 0.5])
+    t = torch.tensor([[4.0, 2.0, -1.0]])
+    assert float(range_excess(t, torch.ones(3), 3 * torch.ones(3))[0]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="far outside"):
+        check_excess([0.0, 200.0], 0.05, 100.0)
+    with pytest.warns(OutOfDistributionWarning, match="1 of 2 curve"):
+        assert check_excess([0.0, 0.2], 0.05).tolist() == [False, True]
+    # "minmax" takes the dataset's normaliser, the same two numbers at every temperature
+    curves = np.array([[1.0, 2.0, 5.0], [2.0, 3.0, 4.0]])
+    pre = CurvePreprocessor.fit(curves, "minmax", MinMaxNormalizer(0.0, 10.0))
+    np.testing.assert_allclose(pre.features(curves), curves / 10.0)
+    std = CurvePreprocessor.fit(curves, "standard")
+    np.testing.assert_allclose(std.features(curves), [[-1, -1, 1], [1, 1, -1]], atol=1e-9)
+    np.testing.assert_allclose(std.features(torch.as_tensor(curves)).numpy(), std.features(curves))
+
+
+def test_chi_and_chiT_convert_in_one_place():
+    from ligandml.error_model import chi_to_quantity, quantity_to_chi
+    T, chi = np.array([2.0, 10.0]), np.array([3.0, 0.5])
+    np.testing.assert_allclose(chi_to_quantity(chi, T, "chiT"), [6.0, 5.0])
+    np.testing.assert_allclose(quantity_to_chi(np.array([6.0, 5.0]), T, "chiT"), chi)
+    assert chi_to_quantity(chi, T, "chi") is chi
+    with pytest.raises(ValueError, match="quantity"):
+        chi_to_quantity(chi, T, "chi_T")

@@ -17,7 +17,7 @@ from .fitting import FitResult, fit_least_squares, refine_posterior
 from .grid_posterior import GridPosterior, GridPrior, grid_posterior
 from .ions import LANTHANIDES, Ion, ion
 from .metrics import c2st, equivalents_found
-from .normalization import MinMaxNormalizer, OutOfDistributionWarning
+from .preprocessing import MinMaxNormalizer, OutOfDistributionWarning
 from .operators import spin_matrices, stevens_operator
 from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
 from .sweeps import powder_magnetization, powder_susceptibility
@@ -68,6 +68,8 @@ __all__ = [
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
 #: juliacall must be imported before torch in a process that uses both (DESIGN.md)
 _LAZY_EXPORTS = {"load_model": "model", "VAEINNModel": "model", "ModelConfig": "model",
+                 # architecture (arch2): the model container's kind-neutral name
+                 "InverseModel": "model",
                  "Posterior": "posterior", "TrainConfig": "training", "train_model": "training",
                  "train_from_dataset": "training"}
 __all__ += sorted(_LAZY_EXPORTS)

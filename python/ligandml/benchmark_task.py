@@ -14,6 +14,15 @@ from .sweeps import powder_susceptibility
 
 ION = "Er3+"
 T_MIN, T_MAX, N_T = 2.0, 300.0, 128
+#: the D, E prior and search box [K]: holds all six equivalents of every canonical set with
+#: |D| <= 10 K (DESIGN.md). The one definition every fit, posterior and plot uses.
+DE_BOX = {"D": (-10.0, 10.0), "E": (-20.0 / 3.0, 20.0 / 3.0)}
+
+
+def inside_box(D, E, box: dict = DE_BOX) -> np.ndarray:
+    """True where (D, E) [K] lies inside the box {"D": (lo, hi), "E": (lo, hi)} (edges included)."""
+    D, E = np.asarray(D, float), np.asarray(E, float)
+    return (D >= box["D"][0]) & (D <= box["D"][1]) & (E >= box["E"][0]) & (E <= box["E"][1])
 
 
 @dataclass(frozen=True)

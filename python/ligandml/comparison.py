@@ -3,6 +3,8 @@ the VAE-INN models and the network-plus-fit hybrid, side by side with their time
 
 Used by `ligandml compare curve.csv` and benchmarks/bench_compare.py. With a known truth the
 table adds the nearest-equivalent error [K] and how many of the distinct equivalents were found.
+Every method answers through point_estimate() and, for posteriors, the SampleSet interface
+(ligandml.posterior); the files are written by ligandml.report.
 """
 from __future__ import annotations
 
@@ -14,18 +16,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .benchmark_task import inside_box
 from .curves import per_ion_chi
-from .fitting import DEFAULT_BOX, fit_least_squares
+from .fitting import fit_least_squares
 from .grid_posterior import grid_posterior
 from .metrics import distinct_equivalents, equivalents_found, nearest_equivalent_error
-from .parameters import canonical_DE
+from .posterior import SampleSet
 
 #: radius [K] around an equivalent within which a sample or solution counts as finding it
 FOUND_RADIUS = 0.5
 #: share of a posterior's samples an equivalent needs to count as found
 FOUND_MIN_FRACTION = 0.01
-#: the repository root (holds studies/ in a source checkout)
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -49,18 +50,18 @@ class MethodResult:
     note: str = ""
 
 
-def find_models(root=None) -> dict:
-    """Trained VAE-INN model folders: {"default": shipped model} plus {"sigma_dia=<name>": path}
-    for each folder under studies/sigma_dia/ holding model.json (sigma_<value>[_<variant>]/ gives
-    the name "sigma_dia=<value>[ <variant>]"). Missing ones are simply absent."""
+def find_models(studies=None) -> dict:
+    """Trained model folders: {"default": the shipped model} plus, given a studies folder (e.g.
+    studies/sigma_dia of a source checkout), {"sigma_dia=<name>": path} for each folder under it
+    holding model.json (sigma_<value>[_<variant>]/ gives the name "sigma_dia=<value>[ <variant>]").
+    Missing ones are simply absent."""
     from .model import CONFIG_FILE, DEFAULT_MODEL_DIR
 
     out = {}
     if (Path(DEFAULT_MODEL_DIR) / CONFIG_FILE).is_file():
         out["default"] = Path(DEFAULT_MODEL_DIR)
-    root = REPO_ROOT if root is None else Path(root)
-    study = root / "studies" / "sigma_dia"
-    if study.is_dir():
+    study = Path(studies) if studies is not None else None
+    if study is not None and study.is_dir():
         for cfg in sorted(study.rglob(CONFIG_FILE)):  # e.g. studies/sigma_dia/models/sigma_0.002/
             label = cfg.parent.name  # sigma_<value>[_<variant>]
             if label.startswith("sigma_"):
@@ -70,9 +71,13 @@ def find_models(root=None) -> dict:
     return {k: out[k] for k in sorted(out, key=lambda k: (k != "default", k))}
 
 
-def _canonical_point(D, E):
-    Dc, Ec = canonical_DE(float(D), float(E))
-    return Dc, Ec
+def _result(method: str, found_by, seconds: float, note: str = "") -> MethodResult:
+    """A table row from a SampleSet (samples) or a FitResult (solutions): its point estimate."""
+    p = found_by.point_estimate()
+    sampled = isinstance(found_by, SampleSet)
+    return MethodResult(method, p["D"], p["E"], p["chi_dia"], seconds,
+                        samples=found_by.samples if sampled else None,
+                        solutions=None if sampled else found_by.solutions, posterior=found_by, note=note)
 
 
 def run_least_squares(T, chi, ion="Er3+", with_chi_dia: bool = True, starts: int = 64,
@@ -80,10 +85,7 @@ def run_least_squares(T, chi, ion="Er3+", with_chi_dia: bool = True, starts: int
     """Multi-start LM on a per-ion chi curve [emu/mol]; with or without a free chi_dia."""
     fit = fit_least_squares(T, chi, ion, nuisance=("chi_dia",) if with_chi_dia else (),
                             starts=starts, field=field, seed=seed)
-    D, E = _canonical_point(fit.best["D"], fit.best["E"])
-    name = "least squares" + ("" if with_chi_dia else " (no chi_dia)")
-    return MethodResult(name, D, E, fit.best.get("chi_dia", np.nan), fit.seconds,
-                        solutions=fit.solutions, posterior=fit)
+    return _result("least squares" + ("" if with_chi_dia else " (no chi_dia)"), fit, fit.seconds)
 
 
 def run_grid_posterior(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float = 0.002,
@@ -93,14 +95,10 @@ def run_grid_posterior(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: f
         warnings.simplefilter("always", RuntimeWarning)
         post = grid_posterior(T, chi, ion, noise_rel=noise_rel, prior={"sigma_dia": sigma_dia},
                               field=field, n_samples=n_samples, seed=seed)
-    top = post.modes.iloc[0]
-    D, E = _canonical_point(top["D"], top["E"])
-    cd = float(post.samples["chi_dia"].median())
     note = "" if post.grid_check["passed"] else f"grid check failed (tv {post.grid_check['tv']:.3f})"
     if caught and not note:
         note = str(caught[0].message)[:80]
-    return MethodResult(f"exact posterior (noise {noise_rel:g})", D, E, cd, post.seconds,
-                        samples=post.samples, posterior=post, note=note)
+    return _result(f"exact posterior (noise {noise_rel:g})", post, post.seconds, note)
 
 
 def run_network(model, name: str, T, chi, n_samples: int = 1000, seed: int = 0) -> MethodResult:
@@ -110,11 +108,8 @@ def run_network(model, name: str, T, chi, n_samples: int = 1000, seed: int = 0) 
         warnings.simplefilter("always")
         post = model.predict(T, chi, n_samples=n_samples, seed=seed)
     sec = time.perf_counter() - t0
-    med = post.median()
-    cd = float(med["chi_dia"]) if "chi_dia" in med else np.nan
     note = "; ".join(sorted({type(w.message).__name__ for w in caught}))
-    return MethodResult(f"VAE-INN {name}", float(med["D"]), float(med["E"]), cd, sec,
-                        samples=post.samples, posterior=post, note=note)
+    return _result(f"VAE-INN {name}", post, sec, note)
 
 
 def run_hybrid(net: MethodResult, **kwargs) -> MethodResult:
@@ -126,9 +121,7 @@ def run_hybrid(net: MethodResult, **kwargs) -> MethodResult:
     if "nuisance" not in kwargs:
         kwargs["nuisance"] = ("chi_dia",) + (("s_m",) if "s_m" in net.samples.columns else ())
     res = net.posterior.refine(**kwargs)
-    D, E = _canonical_point(res.best["D"], res.best["E"])
-    return MethodResult(net.method.replace("VAE-INN", "hybrid"), D, E, res.best.get("chi_dia", np.nan),
-                        net.seconds + res.seconds, solutions=res.solutions, posterior=res)
+    return _result(net.method.replace("VAE-INN", "hybrid"), res, net.seconds + res.seconds)
 
 
 def compare_curve(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float = 0.002,
@@ -162,11 +155,6 @@ def _found(result: MethodResult, D_true: float, E_true: float) -> np.ndarray:
     return equivalents_found(s["D"], s["E"], D_true, E_true, FOUND_RADIUS, min_fraction=0.0)
 
 
-def _in_box(points: np.ndarray, box=DEFAULT_BOX) -> np.ndarray:
-    return ((points[:, 0] >= box["D"][0]) & (points[:, 0] <= box["D"][1])
-            & (points[:, 1] >= box["E"][0]) & (points[:, 1] <= box["E"][1]))
-
-
 def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
     """One row per method: canonical D, E [K], chi_dia [emu/mol], seconds; with truth
     (keys D, E, chi_dia) also err_point [K] (point estimate), err_median [K] (median over samples
@@ -183,7 +171,8 @@ def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
             pts = r.samples if r.samples is not None else r.solutions
             row["err_median"] = float(np.median(nearest_equivalent_error(pts["D"], pts["E"], Dt, Et)))
             found = _found(r, Dt, Et)
-            inside = _in_box(distinct_equivalents(Dt, Et))
+            eq = distinct_equivalents(Dt, Et)
+            inside = inside_box(eq[:, 0], eq[:, 1])
             row["found"] = int(found.sum())
             row["n_equivalents"] = len(found)
             row["found_in_box"] = int(found[inside].sum())
@@ -193,63 +182,3 @@ def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
         row["note"] = r.note
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def write_report(results: list, directory, truth: dict | None = None, title: str = "ligandml compare") -> Path:
-    """Write table.md, table.csv, solutions_<method>.csv and a D-E scatter figure into directory."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    table = results_table(results, truth)
-    table.to_csv(directory / "table.csv", index=False)
-    md = [f"# {title}", "", _markdown(table), ""]
-    (directory / "table.md").write_text("\n".join(md))
-    for r in results:
-        slug = "".join(ch if ch.isalnum() else "_" for ch in r.method).strip("_")
-        if r.solutions is not None:
-            r.solutions.to_csv(directory / f"solutions_{slug}.csv", index=False)
-    _scatter(results, directory / "posteriors.png", truth)
-    return directory
-
-
-def _markdown(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in df.iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            cells.append(format(v, floatfmt) if isinstance(v, (float, np.floating)) else str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _scatter(results, path, truth=None):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with_samples = [r for r in results if r.samples is not None]
-    n = max(len(with_samples), 1)
-    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.6), squeeze=False)
-    fits = [r for r in results if r.solutions is not None]
-    for ax, r in zip(axes[0], with_samples):
-        s = r.samples.iloc[:2000]
-        ax.scatter(s["D"], s["E"], s=2, alpha=0.3)
-        for f in fits:
-            if f.method.startswith("least squares") and "no chi_dia" not in f.method:
-                ax.scatter(f.solutions["D"], f.solutions["E"], marker="+", c="k", s=40, label="LS minima")
-        if truth is not None:
-            from .parameters import equivalent_DE
-
-            eq = equivalent_DE(truth["D"], truth["E"])
-            ax.scatter(eq[:, 0], eq[:, 1], marker="x", c="r", s=40, label="truth (6 equivalents)")
-        ax.set_xlim(-10, 10)
-        ax.set_ylim(-20 / 3, 20 / 3)
-        ax.set_xlabel("D [K]")
-        ax.set_ylabel("E [K]")
-        ax.set_title(r.method, fontsize=9)
-    axes[0][0].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

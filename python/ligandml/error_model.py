@@ -9,6 +9,27 @@ import numpy as np
 
 from . import checks
 
+#: the two forms a powder curve comes in: chi [emu/mol] and chi*T [emu K/mol]
+QUANTITIES = ("chi", "chiT")
+
+
+def check_quantity(quantity: str) -> str:
+    """Return quantity if it is "chi" or "chiT"; raise ValueError otherwise."""
+    if quantity not in QUANTITIES:
+        raise ValueError(f"quantity must be 'chi' or 'chiT', got {quantity!r}")
+    return quantity
+
+
+def chi_to_quantity(chi, T, quantity: str):
+    """chi [emu/mol] -> the curve in `quantity`: chi itself, or chi*T [emu K/mol] (T [K] on the
+    last axis). Works on NumPy arrays and anything that multiplies like them."""
+    return chi * T if check_quantity(quantity) == "chiT" else chi
+
+
+def quantity_to_chi(values, T, quantity: str):
+    """The inverse of chi_to_quantity: chi [emu/mol] from chi [emu/mol] or chi*T [emu K/mol]."""
+    return values / T if check_quantity(quantity) == "chiT" else values
+
 
 def apply_experimental_errors(chi, T, chi_dia=0.0, s_m=1.0, quantity: str = "chi") -> np.ndarray:
     """Return s_m * chi + chi_dia (quantity="chi", emu/mol) or s_m * chiT + chi_dia * T
@@ -26,7 +47,5 @@ def apply_experimental_errors(chi, T, chi_dia=0.0, s_m=1.0, quantity: str = "chi
     s_m = checks.finite_array(s_m, "s_m")
     if np.any(s_m <= 0):
         raise ValueError("s_m (1 + molar-mass error) must be > 0")
-    if quantity not in ("chi", "chiT"):
-        raise ValueError(f"quantity must be 'chi' or 'chiT', got {quantity!r}")
-    offset = chi_dia[..., None] * (T if quantity == "chiT" else 1.0)
+    offset = chi_to_quantity(chi_dia[..., None], T, quantity)
     return s_m[..., None] * chi + offset

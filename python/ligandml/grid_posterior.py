@@ -33,8 +33,12 @@ import pandas as pd
 
 from . import checks
 from .curves import per_ion_chi
-from .fitting import CurveModel, DEFAULT_BOX, batched_levenberg_marquardt, distinct_minima, _sigma
-from .parameters import equivalent_DE
+from .benchmark_task import DE_BOX, inside_box
+from .clustering import distinct_minima
+from .likelihood import CurveModel, measurement_sd
+from .optimize import batched_levenberg_marquardt
+from .parameters import canonical_DE, equivalent_DE
+from .posterior import SampleSet
 from .sweeps import as_ion
 
 #: chunk of grid points per batched sweep (bounds memory)
@@ -50,7 +54,7 @@ class GridPrior:
     (0, the default, fixes s_m = 1).
     """
 
-    box: tuple = (("D", DEFAULT_BOX["D"]), ("E", DEFAULT_BOX["E"]))
+    box: tuple = (("D", DE_BOX["D"]), ("E", DE_BOX["E"]))
     sigma_dia: float = 0.002
     sigma_m: float = 0.0
 
@@ -149,17 +153,12 @@ def log_posterior(model: CurveModel, D: np.ndarray, E: np.ndarray):
     return logp, coef, cov
 
 
-def _inside_box(x: np.ndarray, box: dict) -> np.ndarray:
-    return ((x[..., 0] >= box["D"][0]) & (x[..., 0] <= box["D"][1])
-            & (x[..., 1] >= box["E"][0]) & (x[..., 1] <= box["E"][1]))
-
-
 def _evaluate(model, region: _Region, box: dict) -> _Region:
     """Fill region.logp, coef, cov at its cell centres; -inf outside the prior box."""
     x = region.centres()
     shape = x.shape[:2]
     k = len(model.linear_names)
-    inside = _inside_box(x, box)
+    inside = inside_box(x[..., 0], x[..., 1], box)
     region.logp = np.full(shape, -np.inf)
     region.coef = np.zeros(shape + (k,))
     region.cov = np.tile(np.eye(k), shape + (1, 1))
@@ -253,8 +252,8 @@ def _block_tv(regions) -> float:
 
 
 @dataclass
-class GridPosterior:
-    """The exact grid posterior of one curve.
+class GridPosterior(SampleSet):
+    """The exact grid posterior of one curve (a SampleSet: the shared posterior views apply).
 
     samples: DataFrame D, E [K], chi_dia [emu/mol] (and s_m when free) drawn from the posterior.
     points: DataFrame of the grid cells (D, E centres and edge vectors a1, a2 [K], area [K^2],
@@ -272,11 +271,41 @@ class GridPosterior:
     model: CurveModel
     prior: GridPrior
 
+    # -- the SampleSet interface: the curve and prior the posterior belongs to ----------------------
+    @property
+    def T(self) -> np.ndarray:
+        """Temperatures of the curve [K]."""
+        return self.model.T
+
+    @property
+    def chi_input(self) -> np.ndarray:
+        """The curve per ion [emu/mol]."""
+        return self.model.y
+
+    @property
+    def ion(self):
+        return self.model.ion
+
+    @property
+    def field(self):
+        """Measuring field [T], None for zero field."""
+        return self.model.field
+
+    @property
+    def box(self) -> dict:
+        """The prior box of (D, E) [K]."""
+        return self.prior.box_dict
+
+    def point_estimate(self) -> dict:
+        """The highest mode, canonical (D, E [K]), with the posterior median of chi_dia [emu/mol]."""
+        top = self.modes.iloc[0]
+        D, E = canonical_DE(float(top["D"]), float(top["E"]))
+        return {"D": D, "E": E, "chi_dia": float(self.samples["chi_dia"].median())}
+
     def log_density(self, D, E) -> np.ndarray:
         """Unnormalised log posterior at (D, E) [K] on the grid's scale; -inf outside the box."""
         D, E = np.atleast_1d(np.asarray(D, float)), np.atleast_1d(np.asarray(E, float))
-        box = self.prior.box_dict
-        inside = (D >= box["D"][0]) & (D <= box["D"][1]) & (E >= box["E"][0]) & (E <= box["E"][1])
+        inside = inside_box(D, E, self.prior.box_dict)
         out = np.full(D.shape, -np.inf)
         if inside.any():
             out[inside] = log_posterior(self.model, D[inside], E[inside])[0]
@@ -336,14 +365,9 @@ def grid_posterior(T, chi, ion, noise_rel: float | None = 0.01, prior=None, sigm
     pri = GridPrior.make(prior)
     box = pri.box_dict
     T_arr, y = per_ion_chi(T, chi, quantity, ions_per_formula)
-    if sigma is None:
-        if noise_rel is None or not np.isfinite(noise_rel) or noise_rel <= 0:
-            raise ValueError(f"noise_rel must be > 0 (relative sd), got {noise_rel!r}; or give sigma=")
-        sd = float(noise_rel) * np.abs(y)
-        if np.any(sd == 0):
-            raise ValueError("relative noise needs chi != 0 everywhere; give sigma= (absolute)")
-    else:
-        sd = _sigma(y, T_arr, sigma, quantity, ions_per_formula)
+    if sigma is None and noise_rel is None:
+        raise ValueError("noise_rel must be > 0 (relative sd), got None; or give sigma=")
+    sd = measurement_sd(y, T_arr, sigma, quantity, ions_per_formula, noise_rel)
     if spacing <= 0:
         raise ValueError(f"spacing must be > 0 K, got {spacing!r}")
     model = CurveModel(as_ion(ion), T_arr, y, sd, ("D", "E"), pri.nuisance,

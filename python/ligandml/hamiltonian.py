@@ -1,11 +1,11 @@
-"""Ligand-field and Zeeman Hamiltonians, batched over parameter sets (energies in kelvin)."""
+"""Ligand-field Hamiltonians, batched over parameter sets (energies in kelvin). The Zeeman term of
+the finite-field path is built where it is used (ligandml.susceptibility)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .constants import MU_B_OVER_K_B
 from .ions import Ion
-from .operators import spin_matrices, stevens_operator
+from .operators import stevens_operator
 from .parameters import StevensBatch, check_even_rank, parameter_name
 
 
@@ -30,11 +30,3 @@ def ligand_field_hamiltonians(ion: Ion, batch: StevensBatch, *, real: bool | Non
     if real:
         ops = ops.real
     return np.einsum("np,pij->nij", batch.coeffs, ops, optimize=True)
-
-
-def zeeman_operator(ion: Ion, direction, field_T: float) -> np.ndarray:
-    """Zeeman term gJ muB B (n . J) in kelvin for a field of `field_T` tesla along unit vector n."""
-    jx, jy, jz = spin_matrices(ion.J)
-    n = np.asarray(direction, dtype=float)
-    n = n / np.linalg.norm(n)
-    return ion.gJ * MU_B_OVER_K_B * field_T * (n[0] * jx + n[1] * jy + n[2] * jz)

@@ -1,4 +1,4 @@
-"""The VAE-INN model container: configuration, preprocessing, save/load and predict.
+"""The model container (InverseModel): configuration, preprocessing, save/load and predict.
 
 A model is a folder holding
     weights.safetensors   every tensor (network weights, normalisation statistics, and the latents +
@@ -9,12 +9,9 @@ A model is a folder holding
     history.csv, losses.png   validation/training losses per epoch (written by training)
 Loading reads the JSON and the safetensors file only: no code is executed.
 
-Two kinds share the container (ModelConfig.kind):
-  "faithful"  VAE (MLP, latent 3) on the globally min-max normalised curve, then an INN between
-              the parameters and [latent, auxiliary z] trained with the losses of Ardizzone et al.
-  "cinn"      a conditional INN (FrEIA AllInOneBlocks) from N(0, I) to the parameters, conditioned on
-              an embedding of the whole curve standardised per temperature, trained by maximum
-              likelihood.
+Every model kind of ligandml.nets (ModelConfig.kind: "faithful" VAE + Ardizzone INN, "vae_cinn"
+VAE + conditional INN, "cinn" conditional INN on the whole curve) shares the container: the kind's
+network class holds the differences, so nothing here asks which kind it holds.
 """
 from __future__ import annotations
 
@@ -29,10 +26,10 @@ import pandas as pd
 import torch
 
 from .curves import per_ion_chi
-from .inn import ConditionalFlow, LatentINN
-from .vae import VAE
-
-from .normalization import OutOfDistributionWarning
+from .error_model import chi_to_quantity
+from .nets import KINDS, kind_class  # noqa: F401  (KINDS: the kinds a ModelConfig accepts)
+from .nets.kinds import ModelNet
+from .preprocessing import check_excess
 
 #: where the model shipped with the package lives
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
@@ -43,14 +40,9 @@ NON_PARAMETER_COLUMNS = ("set_index",)
 NUISANCE_COLUMNS = ("chi_dia", "s_m")
 
 
-#: model kinds: the seed's VAE + Ardizzone INN; the same VAE with a conditional INN on its latent;
-#: a conditional INN on the whole curve
-KINDS = ("faithful", "vae_cinn", "cinn")
-
-
 @dataclass
 class ModelConfig:
-    """Architecture and preprocessing of a VAE-INN model (every field is saved with the model)."""
+    """Architecture and preprocessing of a model (every field is saved with the model)."""
     kind: str = "faithful"                 # "faithful" (VAE + Ardizzone INN), "vae_cinn", "cinn"
     preprocessing: str = ""                # "minmax" | "standard" | "log_standard"; "" = kind's default
     # VAE (faithful)
@@ -82,10 +74,9 @@ class ModelConfig:
     n_reference: int = 20000
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"ModelConfig.kind must be one of {KINDS}, got {self.kind!r}")
+        kind = kind_class(self.kind)  # ValueError for an unknown kind
         if not self.preprocessing:
-            self.preprocessing = "standard" if self.kind == "cinn" else "minmax"
+            self.preprocessing = kind.default_preprocessing
         if self.preprocessing not in ("minmax", "standard", "log_standard"):
             raise ValueError(f"unknown preprocessing {self.preprocessing!r}")
         for name in ("vae_hidden", "mmd_widths", "embed_hidden"):
@@ -104,60 +95,9 @@ class ModelConfig:
 
 
 # ----------------------------------------------------------------------------- networks
-class VAEINNNet(torch.nn.Module):
-    """All tensors of a model: networks plus normalisation buffers and the VAE-plot reference."""
-
-    def __init__(self, config: ModelConfig, n_T: int, n_x: int):
-        super().__init__()
-        self.config = config
-        c = config
-        if c.kind == "faithful":
-            self.vae = VAE(n_T, c.latent, c.vae_hidden)
-            self.inn = LatentINN(n_x, c.latent, c.n_z, c.inn_width, c.inn_blocks, c.inn_hidden, c.clamp)
-            n_latent = c.latent
-        elif c.kind == "vae_cinn":
-            self.vae = VAE(n_T, c.latent, c.vae_hidden)
-            self.flow = ConditionalFlow(n_x, c.latent, c.n_cond, c.embed_hidden, c.flow_blocks, c.flow_hidden,
-                                        c.clamp)
-            n_latent = c.latent
-        else:
-            self.flow = ConditionalFlow(n_x, n_T, c.n_cond, c.embed_hidden, c.flow_blocks, c.flow_hidden,
-                                        c.clamp)
-            n_latent = c.n_cond
-        # preprocessing: features = (g(curve) - shift) / scale, per temperature (or global)
-        self.register_buffer("feat_shift", torch.zeros(n_T))
-        self.register_buffer("feat_scale", torch.ones(n_T))
-        # per-temperature range of the training features (for the out-of-distribution check)
-        self.register_buffer("feat_lo", torch.zeros(n_T))
-        self.register_buffer("feat_hi", torch.ones(n_T))
-        self.register_buffer("x_mean", torch.zeros(n_x))
-        self.register_buffer("x_std", torch.ones(n_x))
-        self.register_buffer("y_mean", torch.zeros(n_latent))
-        self.register_buffer("y_std", torch.ones(n_latent))
-        self.register_buffer("ref_latent", torch.zeros(0, n_latent))
-        self.register_buffer("ref_params", torch.zeros(0, n_x))
-
-    def features(self, curves: torch.Tensor) -> torch.Tensor:
-        """Preprocess curves (batch, n_T) in the model's quantity into network inputs."""
-        if self.config.preprocessing == "log_standard":
-            curves = torch.log(curves.clamp_min(1e-8))
-        return (curves - self.feat_shift) / self.feat_scale
-
-    def latent(self, features: torch.Tensor) -> torch.Tensor:
-        """Standardised latent point(s): VAE mean (faithful) or curve embedding (cinn)."""
-        if self.config.kind in ("faithful", "vae_cinn"):
-            raw = self.vae.encode(features)[0]
-        else:
-            raw = self.flow.embed(features)
-        return (raw - self.y_mean) / self.y_std
-
-    def sample_x(self, latent: torch.Tensor, n: int, generator=None) -> torch.Tensor:
-        """n standardised parameter samples for one standardised latent point."""
-        if self.config.kind == "faithful":
-            return self.inn.sample(latent, n, generator)
-        if self.config.kind == "vae_cinn":
-            return self.flow.sample(self.flow.embed(latent.reshape(1, -1)), n, generator)
-        return self.flow.sample(latent * self.y_std + self.y_mean, n, generator)
+def build_net(config: ModelConfig, n_T: int, n_x: int) -> ModelNet:
+    """A fresh network of config.kind (ligandml.nets) for n_T curve points and n_x parameters."""
+    return kind_class(config.kind)(config, n_T, n_x)
 
 
 # ----------------------------------------------------------------------------- input handling
@@ -199,10 +139,11 @@ def prepare_curve(T, chi, T_model, quantity: str = "chi", ions_per_formula: floa
 
 
 # ----------------------------------------------------------------------------- the model
-class VAEINNModel:
-    """A trained VAE-INN (or conditional INN): predict(T, chi) -> Posterior. See module docstring."""
+class InverseModel:
+    """A trained inverse model (any kind of ligandml.nets): predict(T, chi) -> Posterior.
+    See the module docstring."""
 
-    def __init__(self, net: VAEINNNet, *, T, ion: str, field, quantity: str, param_names,
+    def __init__(self, net: ModelNet, *, T, ion: str, field, quantity: str, param_names,
                  dataset_config: dict | None = None, dataset_normalizer: dict | None = None,
                  train_config: dict | None = None, metrics: dict | None = None,
                  ood_warn: float = 0.05, ood_fail: float = 100.0):
@@ -229,7 +170,7 @@ class VAEINNModel:
     # -- preprocessing -------------------------------------------------------------------------
     def curves_to_model_quantity(self, chi: np.ndarray) -> np.ndarray:
         """chi [emu/mol] on the model grid -> the quantity the model was trained on."""
-        return chi * self.T if self.quantity == "chiT" else chi
+        return chi_to_quantity(chi, self.T, self.quantity)
 
     def _features(self, chi_grid: np.ndarray) -> torch.Tensor:
         x = torch.as_tensor(self.curves_to_model_quantity(np.atleast_2d(chi_grid)), dtype=torch.float32,
@@ -242,19 +183,8 @@ class VAEINNModel:
         curves. Returns the excess: the largest distance outside the range, in units of the range
         width (0 inside). Warns (OutOfDistributionWarning) above ood_warn, raises ValueError above
         ood_fail (e.g. wrong units)."""
-        f = features.detach()
-        lo, hi = self.net.feat_lo, self.net.feat_hi
-        width = (hi - lo).clamp_min(1e-12)
-        excess = float(torch.clamp(torch.maximum(lo - f, f - hi) / width, min=0).max())
-        if excess > self.ood_fail:
-            raise ValueError(
-                f"the input curve is far outside the training distribution ({excess:.3g} range widths "
-                "beyond it at some temperature); check units (emu/mol per ion; chi or chiT?), "
-                "ions_per_formula and the ion")
-        if excess > self.ood_warn:
-            warnings.warn(f"the input curve lies outside the training distribution ({excess:.3g} range "
-                          "widths beyond it at some temperature); treat the posterior with caution",
-                          OutOfDistributionWarning, stacklevel=3)
+        excess = float(self.net.preprocessor.excess(features.detach()).max())
+        check_excess(excess, self.ood_warn, self.ood_fail, stacklevel=4)
         return excess
 
     # -- inference -------------------------------------------------------------------------------
@@ -294,7 +224,8 @@ class VAEINNModel:
         from .posterior import Posterior
         return Posterior(samples=samples, latent=latent.cpu().numpy(), T=self.T.copy(), chi_input=chi_grid,
                          ion=self.ion, field=self.field, model=self,
-                         info={**info, "ood_excess": excess, "n_samples": int(n_samples)})
+                         info={**info, "ood_excess": excess, "n_samples": int(n_samples),
+                               "kind": self.config.kind})
 
     def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:
         """(latents (n, n_latent), parameters DataFrame) of the stored training-curve subsample."""
@@ -322,7 +253,7 @@ class VAEINNModel:
         return path
 
     @classmethod
-    def load(cls, path=None, device=None) -> "VAEINNModel":
+    def load(cls, path=None, device=None) -> "InverseModel":
         """Load a model folder (None: the default model shipped in the package). Reads JSON and
         safetensors only; never executes code."""
         from safetensors.torch import load_file
@@ -336,7 +267,7 @@ class VAEINNModel:
             raise ValueError(f"{cfg_file}: unsupported model format {d.get('format_version')}")
         config = ModelConfig.from_dict(d["model_config"])
         state = load_file(str(w_file))
-        net = VAEINNNet(config, len(d["T"]), len(d["param_names"]))
+        net = build_net(config, len(d["T"]), len(d["param_names"]))
         # the reference buffers are sized by the file
         net.ref_latent = state["ref_latent"].clone()
         net.ref_params = state["ref_params"].clone()
@@ -376,7 +307,11 @@ def _one_cpu_thread(device: torch.device):
         torch.set_num_threads(before)
 
 
-def load_model(path=None, device=None) -> VAEINNModel:
+#: the former name, kept for code written against it
+VAEINNModel = InverseModel
+
+
+def load_model(path=None, device=None) -> InverseModel:
     """Load a trained model folder; path=None loads the default model shipped with ligandml
     (Er3+, D and E, zero field, sigma_dia = 0.002 emu/mol). Never executes code from the files."""
-    return VAEINNModel.load(path, device)
+    return InverseModel.load(path, device)

@@ -135,8 +135,3 @@ def stevens_operator(J: float, k: int, q: int) -> np.ndarray:
         raise ValueError(f"J must be >= 1/2 for Stevens operators, got {J!r}")
     check_kq(k, q)
     return _stevens_cached(n - 1, int(k), int(q)).copy()
-
-
-def is_real_operator(q: int) -> bool:
-    """True when O_k^q is a real matrix (cosine type, q >= 0); sine types (q < 0) are imaginary."""
-    return q >= 0

@@ -4,12 +4,17 @@ vae_plot:   the n training curves nearest the input in latent space (default 400
             coloured by normalised Gaussian-KDE density (dark red high, dark blue low).
 inn_plot:   posterior samples (default 1,000) in the D-E plane, coloured the same way.
 curve_plot: the input curve with the posterior-predictive median and 5-95 % band.
-Crosses mark the six equivalents of a reference (D, E) when one is given.
+comparison_figure: every method's samples in the D-E plane (the figure of `ligandml compare`).
+plot_dataset: the overview of a dataset (sample curves, coverage, error draws).
+Crosses mark the six equivalents of a reference (D, E) when one is given. Every plot of a
+posterior takes what it draws from the posterior itself (ligandml.posterior.SampleSet: samples,
+curve, box, reference_set), never from the model behind it.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .error_model import chi_to_quantity, quantity_to_chi
 from .parameters import equivalent_DE
 
 CMAP = "jet"  # dark blue (low density) ... dark red (high density), as in the papers
@@ -33,13 +38,10 @@ def _draw_equivalents(ax, truth):
     ax.plot(eq[:, 0], eq[:, 1], "kx", ms=10, mew=2, label="six equivalents of reference")
 
 
-def _de_axes(ax, model, title):
-    lim_D, lim_E = (-10.0, 10.0), (-20 / 3, 20 / 3)
-    rng = (getattr(model, "dataset_config", None) or {}).get("params", {}) if model is not None else {}
-    if isinstance(rng, dict):
-        lim_D = tuple(rng.get("D", lim_D))
-        lim_E = tuple(rng.get("E", lim_E))
-    pad_D, pad_E = 0.05 * (lim_D[1] - lim_D[0]), 0.05 * (lim_E[1] - lim_E[0])
+def _de_axes(ax, box: dict, title: str, pad: float = 0.05):
+    """D-E axes over box {"D": (lo, hi), "E": (lo, hi)} [K], widened by pad of each range."""
+    lim_D, lim_E = box["D"], box["E"]
+    pad_D, pad_E = pad * (lim_D[1] - lim_D[0]), pad * (lim_E[1] - lim_E[0])
     ax.set_xlim(lim_D[0] - pad_D, lim_D[1] + pad_D)
     ax.set_ylim(lim_E[0] - pad_E, lim_E[1] + pad_E)
     ax.set_xlabel("D (K)")
@@ -49,8 +51,8 @@ def _de_axes(ax, model, title):
 
 def nearest_reference(post, n_nearest: int = 400, reference=None):
     """(D, E) DataFrame of the n_nearest reference curves to the posterior's latent point.
-    reference: optional (latents, params DataFrame); default the model's stored subsample."""
-    lat, params = reference if reference is not None else post.model.reference_set()
+    reference: optional (latents, params DataFrame); default the posterior's reference_set()."""
+    lat, params = reference if reference is not None else post.reference_set()
     if len(lat) == 0:
         raise ValueError("the model carries no reference latents for the VAE plot")
     d = np.linalg.norm(np.asarray(lat) - np.asarray(post.latent)[None], axis=1)
@@ -66,7 +68,7 @@ def vae_plot(ax, post, truth=None, n_nearest: int = 400, reference=None, title=N
     sc = ax.scatter(near["D"].to_numpy()[order], near["E"].to_numpy()[order], c=dens[order], cmap=CMAP,
                     s=10, vmin=0, vmax=1)
     _draw_equivalents(ax, truth)
-    _de_axes(ax, post.model, title or f"VAE plot: {len(near)} nearest training curves")
+    _de_axes(ax, post.box, title or f"VAE plot: {len(near)} nearest training curves")
     return sc
 
 
@@ -78,7 +80,7 @@ def inn_plot(ax, post, truth=None, n: int = 1000, title=None):
     sc = ax.scatter(s["D"].to_numpy()[order], s["E"].to_numpy()[order], c=dens[order], cmap=CMAP, s=6,
                     vmin=0, vmax=1)
     _draw_equivalents(ax, truth)
-    _de_axes(ax, post.model, title or f"VAE-INN plot: {len(s)} samples")
+    _de_axes(ax, post.box, title or f"VAE-INN plot: {len(s)} samples")
     return sc
 
 
@@ -86,7 +88,7 @@ def curve_plot(ax, post, n_predictive: int = 200, quantity: str = "chiT"):
     """Input curve (per ion) with the posterior-predictive median and 5-95 % band, as chi*T or chi."""
     T = post.T
     pred = post.posterior_predictive(n_predictive, quantity=quantity)
-    y_in = post.chi_input * T if quantity == "chiT" else post.chi_input
+    y_in = chi_to_quantity(post.curve, T, quantity)
     lo, med, hi = np.percentile(pred, [5, 50, 95], axis=0)
     ax.fill_between(T, lo, hi, color="tab:blue", alpha=0.3, label="posterior predictive 5-95 %")
     ax.plot(T, y_in, "o", mfc="none", color="tab:red", ms=3, label="input (per ion)", zorder=2)
@@ -115,4 +117,110 @@ def posterior_figure(post, truth=None, path=None, n_predictive: int = 200, title
     if path is not None:
         fig.savefig(path, dpi=110)
         plt.close(fig)
+    return fig
+
+
+def comparison_figure(results, path, truth=None):
+    """One D-E panel per method with samples (ligandml.comparison.MethodResult), with the
+    least-squares minima (+) and the truth's six equivalents (x, truth: dict with D, E [K]);
+    saved to path (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with_samples = [r for r in results if r.samples is not None]
+    n = max(len(with_samples), 1)
+    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.6), squeeze=False)
+    fits = [r for r in results if r.solutions is not None]
+    for ax, r in zip(axes[0], with_samples):
+        s = r.samples.iloc[:2000]
+        ax.scatter(s["D"], s["E"], s=2, alpha=0.3)
+        for f in fits:
+            if f.method.startswith("least squares") and "no chi_dia" not in f.method:
+                ax.scatter(f.solutions["D"], f.solutions["E"], marker="+", c="k", s=40, label="LS minima")
+        if truth is not None:
+            eq = equivalent_DE(truth["D"], truth["E"])
+            ax.scatter(eq[:, 0], eq[:, 1], marker="x", c="r", s=40, label="truth (6 equivalents)")
+        _de_axes(ax, r.posterior.box, r.method, pad=0.0)
+        ax.set_xlabel("D [K]")
+        ax.set_ylabel("E [K]")
+        ax.title.set_fontsize(9)
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_dataset(dataset, out=None, n_examples: int = 4, max_points: int = 4000):
+    """A 2x2 overview figure: sample curves (chiT, clean vs augmented copies), parameter
+    coverage (first two parameters, train vs test), histograms of chi_dia and s_m of the
+    augmented curves, for a ligandml.dataset Dataset. Saved to `out` (PNG, PDF...) when given;
+    returns the matplotlib Figure."""
+    import matplotlib
+
+    if out is not None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    c = dataset.config
+    per_set, T = c.curves_per_set, dataset.T
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    ax = axes[0, 0]
+    curves_arr = dataset.array("curves")
+    sets = np.linspace(0, c.n_sets - 1, min(n_examples, c.n_sets)).astype(int)
+    names = dataset.param_names
+    values = dataset.array("parameters")
+    for i, s in enumerate(sets):
+        block = curves_arr[s * per_set:(s + 1) * per_set]
+        chiT = chi_to_quantity(quantity_to_chi(block, T, dataset.representation), T, "chiT")
+        colour = f"C{i}"
+        label = ", ".join(f"{n}={v:.2f}" for n, v in zip(names, values[s * per_set]))
+        ax.plot(T, chiT[1:].T, color=colour, lw=0.6, alpha=0.45)
+        ax.plot(T, chiT[0], color=colour, lw=2.0, label=label + f" {c.unit}")
+    ax.set_xscale("log")
+    ax.set_xlabel("T (K)")
+    ax.set_ylabel(r"$\chi T$ (emu K mol$^{-1}$)")
+    ax.set_title(f"clean (thick) and {c.copies} augmented copies (thin)")
+    ax.legend(fontsize=7, loc="lower right")
+
+    ax = axes[0, 1]
+    clean_rows = np.flatnonzero(dataset.clean)
+    pick = clean_rows[np.linspace(0, clean_rows.size - 1, min(max_points, clean_rows.size)).astype(int)]
+    params = dataset.params.iloc[pick]
+    test = dataset.is_test[pick]
+    if len(names) >= 2:
+        for mask, lab, col in ((~test, "train", "C0"), (test, "test", "C3")):
+            ax.scatter(params[names[0]][mask], params[names[1]][mask], s=3, alpha=0.5,
+                       color=col, label=f"{lab} ({int(mask.sum())} shown)")
+        ax.set_ylabel(f"{names[1]} ({c.unit})")
+        ax.legend(fontsize=8, markerscale=3)
+    else:
+        ax.hist(params[names[0]], bins=40, color="C0")
+        ax.set_ylabel("parameter sets")
+    ax.set_xlabel(f"{names[0]} ({c.unit})")
+    ax.set_title(f"parameter coverage: {c.n_sets} sets, {c.sampling} sampling")
+
+    aug = ~dataset.clean
+    for ax, col, unit, sigma, centre in ((axes[1, 0], "chi_dia", "emu/mol", c.sigma_dia, 0.0),
+                                         (axes[1, 1], "s_m", "", c.sigma_m, 1.0)):
+        data = dataset.params[col].to_numpy()[aug]
+        if data.size and np.ptp(data) > 0:
+            ax.hist(data, bins=60, density=True, color="0.6", label=f"{data.size} copies")
+            x = np.linspace(data.min(), data.max(), 200)
+            ax.plot(x, np.exp(-0.5 * ((x - centre) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi)),
+                    color="C3", label=f"N({centre:g}, {sigma:g})")
+            ax.legend(fontsize=8)
+            ax.set_ylabel("density")
+        else:
+            ax.text(0.5, 0.5, f"{col} = {centre:g} for every curve\n(sigma = {sigma:g})",
+                    ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlabel(f"{col} ({unit})" if unit else col)
+        ax.set_title(f"{col} of the augmented copies")
+    fig.suptitle(f"{dataset.path.name}: {c.ion}, {dataset.n_curves} curves "
+                 f"({dataset.representation}, {T.size} T from {T[0]:g} to {T[-1]:g} K"
+                 + (f", B = {c.field:g} T)" if c.field else ", zero field)"))
+    fig.tight_layout()
+    if out is not None:
+        fig.savefig(out, dpi=110)
     return fig

@@ -1,5 +1,11 @@
 """Posterior samples of the parameters for one measured curve, with the views a chemist needs:
-canonical sets, distinct solutions (clusters), posterior-predictive curves, plots, refinement."""
+canonical sets, distinct solutions (clusters), distances to a truth, posterior-predictive curves,
+plots, refinement.
+
+SampleSet is the one interface of every sampled posterior: the network's Posterior (here) and the
+exact GridPosterior (ligandml.grid_posterior) both are one, so comparisons, reports and plots
+take either without adapting it.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field
@@ -7,25 +13,27 @@ from dataclasses import dataclass, field as dc_field
 import numpy as np
 import pandas as pd
 
-from .parameters import canonical_DE, equivalent_DE
+from .benchmark_task import DE_BOX
+from .clustering import equivalence_clusters, nearest_centre
+from .error_model import chi_to_quantity
+from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
 
 
-@dataclass
-class Posterior:
-    """Samples of the parameters given one curve.
+class SampleSet:
+    """Samples of the parameters given one curve, and the views shared by every posterior.
 
-    samples: DataFrame (D, E [K]; chi_dia [emu/mol] and s_m when the model has them);
-    latent: the curve's standardised latent point; T: the model grid [K]; chi_input: the input
-    curve per ion on T [emu/mol] (quantity chi); ion: Ion; field: None (zero field) or tesla.
+    A subclass provides: samples (DataFrame: D, E [K]; chi_dia [emu/mol] and s_m when sampled),
+    ion (Ion), T (temperatures [K]), chi_input (the input curve per ion on T [emu/mol]), field
+    (None for zero field, else tesla) and box (the D, E prior box {name: (lo, hi)} [K]).
     """
+
     samples: pd.DataFrame
-    latent: np.ndarray
-    T: np.ndarray
-    chi_input: np.ndarray
-    ion: object
-    field: float | None = None
-    model: object = None
-    info: dict = dc_field(default_factory=dict)
+    box: dict = DE_BOX
+
+    @property
+    def curve(self) -> np.ndarray:
+        """The input curve per ion on T [emu/mol] (same as chi_input)."""
+        return self.chi_input
 
     # -- views --------------------------------------------------------------------------------
     def canonical(self) -> pd.DataFrame:
@@ -38,6 +46,13 @@ class Posterior:
         """Per-column median of the canonical samples (D, E [K], nuisances)."""
         return self.canonical().median()
 
+    def point_estimate(self) -> dict:
+        """One canonical parameter set: D, E [K] and chi_dia [emu/mol] (NaN when not sampled).
+        Here the canonical median; a subclass may choose better (e.g. the highest mode)."""
+        med = self.median()
+        return {"D": float(med["D"]), "E": float(med["E"]),
+                "chi_dia": float(med["chi_dia"]) if "chi_dia" in med else np.nan}
+
     def clusters(self, merge_distance: float = 0.5, min_weight: float = 0.01) -> pd.DataFrame:
         """Distinct solutions in the D-E plane with their weights.
 
@@ -49,13 +64,7 @@ class Posterior:
         """
         DE = self.samples[["D", "E"]].to_numpy()
         med = self.median()
-        centres = equivalent_DE(med["D"], med["E"])
-        for _ in range(3):
-            label = np.argmin(((DE[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-            centres = np.array([np.median(DE[label == k], axis=0) if np.any(label == k) else centres[k]
-                                for k in range(len(centres))])
-            centres = _merge_close(centres, merge_distance)
-        label = np.argmin(((DE[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+        centres, label = equivalence_clusters(DE, med["D"], med["E"], merge_distance)
         rows = []
         for k in range(len(centres)):
             members = self.samples[label == k]
@@ -69,6 +78,17 @@ class Posterior:
                     row[c] = float(members[c].median())
             rows.append(row)
         return pd.DataFrame(rows).sort_values("weight", ascending=False, ignore_index=True)
+
+    def nearest_distance(self, D_true: float, E_true: float) -> np.ndarray:
+        """Per-sample distance [K] in the D-E plane to the nearest equivalent of (D_true, E_true)."""
+        return nearest_equivalent_distance(self.samples["D"].to_numpy(), self.samples["E"].to_numpy(),
+                                           D_true, E_true)
+
+    def equivalent_fractions(self, D_true: float, E_true: float) -> np.ndarray:
+        """Fraction of samples nearest to each of the six equivalents of (D_true, E_true), shape (6,)."""
+        DE = self.samples[["D", "E"]].to_numpy()
+        label = nearest_centre(DE, equivalent_DE(D_true, E_true))
+        return np.bincount(label, minlength=6) / len(DE)
 
     def posterior_predictive(self, n: int = 100, seed=0, quantity: str = "chi",
                              backend: str | None = None) -> np.ndarray:
@@ -84,50 +104,54 @@ class Posterior:
         pick = self.samples.iloc[rng.choice(len(self.samples), size=min(n, len(self.samples)), replace=False)]
         pars = {c: pick[c].to_numpy() for c in pick.columns if c not in ("chi_dia", "s_m")}
         backend = torch_safe_backend(backend)
-        chi = powder_susceptibility(self.ion, pars, self.T, field=self.field, backend=backend)
-        if quantity == "chiT":
-            chi = chi * self.T
+        chi = chi_to_quantity(powder_susceptibility(self.ion, pars, self.T, field=self.field, backend=backend),
+                              self.T, quantity)
         chi_dia = pick["chi_dia"].to_numpy() if "chi_dia" in pick else 0.0
         s_m = np.clip(pick["s_m"].to_numpy(), 1e-3, None) if "s_m" in pick else 1.0
         return apply_experimental_errors(chi, self.T, chi_dia=chi_dia, s_m=s_m, quantity=quantity)
 
-    def nearest_distance(self, D_true: float, E_true: float) -> np.ndarray:
-        """Per-sample distance [K] in the D-E plane to the nearest equivalent of (D_true, E_true)."""
-        from .parameters import nearest_equivalent_distance
-        return nearest_equivalent_distance(self.samples["D"].to_numpy(), self.samples["E"].to_numpy(),
-                                           D_true, E_true)
+    def refine(self, **kwargs):
+        """Least-squares refinement of the posterior's solutions (ligandml.fitting.refine_posterior)."""
+        from .fitting import refine_posterior
+        return refine_posterior(self, **kwargs)
 
-    def equivalent_fractions(self, D_true: float, E_true: float) -> np.ndarray:
-        """Fraction of samples nearest to each of the six equivalents of (D_true, E_true), shape (6,)."""
-        eq = equivalent_DE(D_true, E_true)
-        DE = self.samples[["D", "E"]].to_numpy()
-        label = np.argmin(((DE[:, None, :] - eq[None]) ** 2).sum(-1), axis=1)
-        return np.bincount(label, minlength=6) / len(DE)
+    def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """(latents, parameters) of training curves for the "VAE plot"; empty when there are none."""
+        return np.zeros((0, 0)), pd.DataFrame(columns=["D", "E"])
+
+
+@dataclass
+class Posterior(SampleSet):
+    """A network's samples of the parameters given one curve.
+
+    samples: DataFrame (D, E [K]; chi_dia [emu/mol] and s_m when the model has them);
+    latent: the curve's standardised latent point; T: the model grid [K]; chi_input: the input
+    curve per ion on T [emu/mol] (quantity chi); ion: Ion; field: None (zero field) or tesla;
+    model: the InverseModel that drew them; info: preprocessing notes (overlap, ood_excess, kind).
+    """
+    samples: pd.DataFrame
+    latent: np.ndarray
+    T: np.ndarray
+    chi_input: np.ndarray
+    ion: object
+    field: float | None = None
+    model: object = None
+    info: dict = dc_field(default_factory=dict)
+
+    @property
+    def box(self) -> dict:
+        """The D, E sampling box of the model's training data [K] (DE_BOX when not recorded)."""
+        rng = (getattr(self.model, "dataset_config", None) or {}).get("params", {})
+        return {n: tuple(rng.get(n, DE_BOX[n])) for n in ("D", "E")} if isinstance(rng, dict) else DE_BOX
+
+    def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """(latents, parameters) of the model's stored training-curve subsample (VAE plot)."""
+        if self.model is None:
+            return super().reference_set()
+        return self.model.reference_set()
 
     def plot(self, truth=None, path=None, n_predictive: int = 200, title: str | None = None):
         """Three panels: VAE plot, VAE-INN plot, input curve with posterior-predictive band.
         truth: optional (D, E) whose six equivalents are drawn as crosses. Saves to path if given."""
         from .plots import posterior_figure
         return posterior_figure(self, truth=truth, path=path, n_predictive=n_predictive, title=title)
-
-    def refine(self, **kwargs):
-        """Least-squares refinement of the posterior's solutions (ligandml.fitting.refine_posterior)."""
-        try:
-            from .fitting import refine_posterior
-        except ImportError as exc:
-            raise RuntimeError("refinement needs ligandml.fitting.refine_posterior, which is not "
-                               f"available in this installation ({exc})") from exc
-        return refine_posterior(self, **kwargs)
-
-
-def _merge_close(centres: np.ndarray, distance: float) -> np.ndarray:
-    """Greedily merge centres closer than distance (their mean replaces them)."""
-    kept: list[np.ndarray] = []
-    for c in centres:
-        for i, k in enumerate(kept):
-            if np.hypot(*(c - k)) < distance:
-                kept[i] = (k + c) / 2
-                break
-        else:
-            kept.append(c)
-    return np.array(kept)

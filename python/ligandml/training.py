@@ -1,5 +1,7 @@
-"""Training of VAE-INN models: VAE first, then the INN on the VAE's latents (faithful), or the
-conditional flow (cinn). Fixed seeds, early stopping, per-epoch losses saved as CSV and PNG.
+"""Training of the inverse models: the preprocessing and standardisation statistics, then the
+training phases of the model kind (ligandml.nets; e.g. VAE first, then the INN on its latents),
+each through one optimisation loop (Trainer.run). Fixed seeds, early stopping, per-epoch losses
+saved as CSV and PNG.
 
 train_model(curves, params, T, split, ...) works on arrays; train_from_dataset(path, out, ...)
 reads a dataset written by ligandml.dataset and saves the model folder.
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field as dataclass_field, fields
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +18,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .inn import ardizzone_losses
-from .model import NON_PARAMETER_COLUMNS, NUISANCE_COLUMNS, ModelConfig, VAEINNModel, VAEINNNet
-from .vae import vae_loss
+from .model import NON_PARAMETER_COLUMNS, NUISANCE_COLUMNS, InverseModel, ModelConfig, build_net
+from .preprocessing import CurvePreprocessor, MinMaxNormalizer
 
 
 @dataclass
@@ -94,55 +95,71 @@ def _batches(n: int, batch: int, rng: np.random.Generator, limit: int = 0):
         yield order[i:i + batch]
 
 
-def _fit(phase: str, module_params, step_loss, val_loss, n_train: int, epochs: int, cfg: TrainConfig,
-         progress: bool, history: list, restore_module: torch.nn.Module, samples_per_epoch: int = 0):
-    """Adam with cosine learning-rate decay, early stopping on val_loss(); keeps the best state of
-    restore_module. The decay follows max(epoch progress, elapsed / time_limit_s), so a run cut by
-    its time limit still ends at the low learning rate."""
-    opt = torch.optim.Adam(module_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    rng = np.random.default_rng([cfg.seed, sum(map(ord, phase))])
-    best, best_state, bad, t0 = np.inf, None, 0, time.perf_counter()
-    n_batches = max(1, (min(n_train, samples_per_epoch or cfg.samples_per_epoch or n_train)) // cfg.batch_size)
+@dataclass
+class Trainer:
+    """The optimisation loop every training phase of every model kind goes through (see run).
 
-    def set_lr(epoch_progress: float) -> None:
-        frac = epoch_progress / max(epochs, 1)
-        if cfg.time_limit_s:
-            frac = max(frac, (time.perf_counter() - t0) / cfg.time_limit_s)
-        frac = min(frac, 1.0)
-        lr_min = cfg.lr * cfg.lr_final_factor
-        for g in opt.param_groups:
-            g["lr"] = lr_min + (cfg.lr - lr_min) * 0.5 * (1 + np.cos(np.pi * frac))
+    config: the TrainConfig; progress: tqdm bars (else one printed line per epoch); history: one
+    dict per epoch and phase, filled by run."""
 
-    bar = tqdm(range(epochs), desc=phase, disable=not progress)
-    for epoch in bar:
-        train_sum, count = 0.0, 0
-        for idx in _batches(n_train, cfg.batch_size, rng, samples_per_epoch or cfg.samples_per_epoch):
-            if count % 20 == 0:
-                set_lr(epoch + count / n_batches)
-            loss, _ = step_loss(idx)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(module_params, 10.0)
-            opt.step()
-            train_sum += float(loss.detach())
-            count += 1
-        vl, parts = val_loss()
-        row = {"phase": phase, "epoch": epoch + 1, "train_loss": train_sum / max(count, 1), "val_loss": vl,
-               "seconds": time.perf_counter() - t0, "lr": opt.param_groups[0]["lr"], **parts}
-        history.append(row)
-        bar.set_postfix(train=f"{row['train_loss']:.4g}", val=f"{vl:.4g}")
-        if not progress:
-            print(f"[{phase}] epoch {epoch + 1}: train {row['train_loss']:.5g} val {vl:.5g} "
-                  f"({row['seconds']:.0f} s)", flush=True)
-        if vl < best:
-            best, bad, best_state = vl, 0, copy.deepcopy(restore_module.state_dict())
-        else:
-            bad += 1
-        if bad >= cfg.patience or (cfg.time_limit_s and row["seconds"] > cfg.time_limit_s):
-            break
-    if best_state is not None:
-        restore_module.load_state_dict(best_state)
-    return best
+    config: TrainConfig
+    progress: bool = True
+    history: list = dataclass_field(default_factory=list)
+
+    def run(self, phase: str, module: torch.nn.Module, step_loss, val_loss, n_train: int, epochs: int,
+            samples_per_epoch: int = 0) -> float:
+        """Adam on module's parameters with cosine learning-rate decay and early stopping on
+        val_loss(); restores the module's best state and returns its validation loss.
+        step_loss(batch indices) -> (loss tensor, parts); val_loss() -> (float, parts dict). The
+        decay follows max(epoch progress, elapsed / time_limit_s), so a run cut by its time limit
+        still ends at the low learning rate."""
+        cfg, progress, history = self.config, self.progress, self.history
+        module_params = list(module.parameters())
+        opt = torch.optim.Adam(module_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        rng = np.random.default_rng([cfg.seed, sum(map(ord, phase))])
+        best, best_state, bad, t0 = np.inf, None, 0, time.perf_counter()
+        per_epoch = samples_per_epoch or cfg.samples_per_epoch
+        n_batches = max(1, (min(n_train, per_epoch or n_train)) // cfg.batch_size)
+
+        def set_lr(epoch_progress: float) -> None:
+            frac = epoch_progress / max(epochs, 1)
+            if cfg.time_limit_s:
+                frac = max(frac, (time.perf_counter() - t0) / cfg.time_limit_s)
+            frac = min(frac, 1.0)
+            lr_min = cfg.lr * cfg.lr_final_factor
+            for g in opt.param_groups:
+                g["lr"] = lr_min + (cfg.lr - lr_min) * 0.5 * (1 + np.cos(np.pi * frac))
+
+        bar = tqdm(range(epochs), desc=phase, disable=not progress)
+        for epoch in bar:
+            train_sum, count = 0.0, 0
+            for idx in _batches(n_train, cfg.batch_size, rng, per_epoch):
+                if count % 20 == 0:
+                    set_lr(epoch + count / n_batches)
+                loss, _ = step_loss(idx)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(module_params, 10.0)
+                opt.step()
+                train_sum += float(loss.detach())
+                count += 1
+            vl, parts = val_loss()
+            row = {"phase": phase, "epoch": epoch + 1, "train_loss": train_sum / max(count, 1), "val_loss": vl,
+                   "seconds": time.perf_counter() - t0, "lr": opt.param_groups[0]["lr"], **parts}
+            history.append(row)
+            bar.set_postfix(train=f"{row['train_loss']:.4g}", val=f"{vl:.4g}")
+            if not progress:
+                print(f"[{phase}] epoch {epoch + 1}: train {row['train_loss']:.5g} val {vl:.5g} "
+                      f"({row['seconds']:.0f} s)", flush=True)
+            if vl < best:
+                best, bad, best_state = vl, 0, copy.deepcopy(module.state_dict())
+            else:
+                bad += 1
+            if bad >= cfg.patience or (cfg.time_limit_s and row["seconds"] > cfg.time_limit_s):
+                break
+        if best_state is not None:
+            module.load_state_dict(best_state)
+        return best
 
 
 # ----------------------------------------------------------------------------- public API
@@ -150,14 +167,17 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
                 train_config: TrainConfig | None = None, ion: str = "Er3+", field=None,
                 quantity: str = "chi", dataset_config: dict | None = None,
                 dataset_normalizer: dict | None = None, progress: bool = True, device=None,
-                pretrained_vae: VAEINNModel | None = None) -> VAEINNModel:
+                pretrained_vae: InverseModel | None = None) -> InverseModel:
     """Train a model on curves (N, n_T) in `quantity` units (emu/mol or emu K/mol, per ion) with
     their parameters (DataFrame: parameter columns, chi_dia, s_m, set_index...).
 
     split: array of "train"/"test" per curve (None: all train, validation from a 10% hold-out).
+    dataset_normalizer: the MinMaxNormalizer description stored with the dataset; "minmax"
+    preprocessing then uses its numbers (the min and max of the dataset's training split) instead
+    of refitting them on `curves`.
     pretrained_vae: for kinds with a VAE, reuse this model's VAE and preprocessing (same T grid)
     and train only the INN/flow on its latents.
-    Returns the trained VAEINNModel (metrics and history in model.metrics / model.history).
+    Returns the trained InverseModel (metrics and history in model.metrics / model.history).
     """
     mc = model_config or ModelConfig()
     tc = train_config or TrainConfig()
@@ -181,14 +201,15 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
         raise ValueError("need both training and validation ('test') curves")
     te = rng.permutation(te)[: tc.n_validation]
 
-    net = VAEINNNet(mc, T.size, len(names)).to(dev)
-    _fit_normalisation(net, curves[tr], x_all[tr], mc)
+    net = build_net(mc, T.size, len(names)).to(dev)
+    normalizer = MinMaxNormalizer.from_dict(dataset_normalizer) if dataset_normalizer else None
+    net.set_preprocessor(CurvePreprocessor.fit(curves[tr], mc.preprocessing, normalizer))
+    net.x_mean.copy_(torch.as_tensor(x_all[tr].mean(0)))
+    net.x_std.copy_(torch.as_tensor(x_all[tr].std(0) + 1e-12))
     if pretrained_vae is not None:
-        if mc.kind == "cinn" or pretrained_vae.config.preprocessing != mc.preprocessing:
+        if not net.has_vae or pretrained_vae.config.preprocessing != mc.preprocessing:
             raise ValueError("pretrained_vae needs a model kind with a VAE and the same preprocessing")
-        net.vae.load_state_dict(pretrained_vae.net.vae.state_dict())
-        net.feat_shift.copy_(pretrained_vae.net.feat_shift)
-        net.feat_scale.copy_(pretrained_vae.net.feat_scale)
+        net.reuse_vae(pretrained_vae.net)
     curves_t = torch.as_tensor(curves, device=dev)
     with torch.no_grad():
         feats = torch.cat([net.features(curves_t[i:i + 65536]) for i in range(0, len(curves_t), 65536)])
@@ -196,122 +217,22 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
     net.feat_lo.copy_(feats[tr].min(0).values)
     net.feat_hi.copy_(feats[tr].max(0).values)
     x_std = (torch.as_tensor(x_all, device=dev) - net.x_mean) / net.x_std
-    f_tr, f_te, x_tr, x_te = feats[tr], feats[te], x_std[tr], x_std[te]
-    history: list[dict] = []
+    trainer = Trainer(tc, progress)
     t_start = time.perf_counter()
-    if mc.kind in ("faithful", "vae_cinn"):
-        if pretrained_vae is None:
-            _train_vae(net, f_tr, f_te, tc, progress, history)
-        with torch.no_grad():
-            y_tr, y_te = _raw_latent(net, f_tr), _raw_latent(net, f_te)
-            net.y_mean.copy_(y_tr.mean(0))
-            net.y_std.copy_(y_tr.std(0).clamp_min(1e-6))
-            y_tr, y_te = (y_tr - net.y_mean) / net.y_std, (y_te - net.y_mean) / net.y_std
-        if mc.kind == "faithful":
-            _train_inn(net, x_tr, y_tr, x_te, y_te, tc, progress, history)
-        else:  # conditional flow on the (standardised) VAE latent
-            _train_flow(net, y_tr, x_tr, y_te, x_te, tc, progress, history)
-    else:
-        _train_flow(net, f_tr, x_tr, f_te, x_te, tc, progress, history)
-        with torch.no_grad():
-            emb = torch.cat([net.flow.embed(f_tr[i:i + 65536]) for i in range(0, len(f_tr), 65536)])
-            net.y_mean.copy_(emb.mean(0))
-            net.y_std.copy_(emb.std(0).clamp_min(1e-6))
-    _store_reference(net, f_tr, x_all[tr], mc.n_reference, rng)
-    hist = pd.DataFrame(history)
+    net.train_networks(trainer, feats[tr], x_std[tr], feats[te], x_std[te],
+                       vae_ready=pretrained_vae is not None)
+    _store_reference(net, feats[tr], x_all[tr], mc.n_reference, rng)
+    hist = pd.DataFrame(trainer.history)
     metrics = {"train_seconds": time.perf_counter() - t_start, "n_train": int(tr.size),
                "n_validation": int(te.size), "device": str(dev)}
     for phase, g in hist.groupby("phase"):
         metrics[f"{phase}_best_val_loss"] = float(g["val_loss"].min())
         metrics[f"{phase}_epochs"] = int(g["epoch"].max())
-    model = VAEINNModel(net.cpu().eval(), T=T, ion=ion, field=field, quantity=quantity, param_names=names,
-                        dataset_config=dataset_config, dataset_normalizer=dataset_normalizer,
-                        train_config=tc.to_dict(), metrics=metrics)
+    model = InverseModel(net.cpu().eval(), T=T, ion=ion, field=field, quantity=quantity, param_names=names,
+                         dataset_config=dataset_config, dataset_normalizer=dataset_normalizer,
+                         train_config=tc.to_dict(), metrics=metrics)
     model.history = hist
     return model
-
-
-def _fit_normalisation(net: VAEINNNet, curves: np.ndarray, x: np.ndarray, mc: ModelConfig):
-    """Preprocessing statistics from the training curves; parameter mean/std."""
-    c = np.log(np.clip(curves, 1e-8, None)) if mc.preprocessing == "log_standard" else curves
-    if mc.preprocessing == "minmax":  # global min-max to [0, 1] (the seed's normalisation)
-        lo, hi = float(c.min()), float(c.max())
-        shift, scale = np.full(c.shape[1], lo), np.full(c.shape[1], hi - lo)
-    else:  # per-temperature standardisation
-        shift, scale = c.mean(0), c.std(0) + 1e-12
-    net.feat_shift.copy_(torch.as_tensor(shift, dtype=torch.float32))
-    net.feat_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
-    net.x_mean.copy_(torch.as_tensor(x.mean(0)))
-    net.x_std.copy_(torch.as_tensor(x.std(0) + 1e-12))
-
-
-def _raw_latent(net, feats):
-    return torch.cat([net.vae.encode(feats[i:i + 65536])[0] for i in range(0, len(feats), 65536)])
-
-
-def _train_vae(net, f_tr, f_te, tc, progress, history):
-    vae, beta = net.vae, net.config.beta
-
-    def step(idx):
-        recon, mean, logvar = vae(f_tr[idx])
-        return vae_loss(recon, f_tr[idx], mean, logvar, beta)[0], {}
-
-    def val():
-        vae.eval()
-        with torch.no_grad():
-            torch.manual_seed(tc.seed + 1)
-            tot, rec, kl = vae_loss(*_reorder(vae(f_te), f_te), beta)
-        vae.train()
-        return float(tot), {"recon": float(rec), "kl": float(kl)}
-
-    _fit("vae", list(vae.parameters()), step, val, len(f_tr), tc.vae_epochs, tc, progress, history, vae)
-
-
-def _reorder(out, target):
-    recon, mean, logvar = out
-    return recon, target, mean, logvar
-
-
-def _train_inn(net, x_tr, y_tr, x_te, y_te, tc, progress, history):
-    inn, c = net.inn, net.config
-    kw = dict(lambda_fit=c.lambda_fit, lambda_latent=c.lambda_latent, lambda_rev=c.lambda_rev,
-              lambda_pad=c.lambda_pad, pad_noise=c.pad_noise, y_noise=c.y_noise, mmd_widths=c.mmd_widths)
-
-    def step(idx):
-        return ardizzone_losses(inn, x_tr[idx], y_tr[idx], **kw)["total"], {}
-
-    def val():
-        n = min(len(x_te), 4 * tc.batch_size)
-        parts = {k: 0.0 for k in ("total", "fit", "latent", "rev", "recon", "pad")}
-        chunks = 0
-        with torch.no_grad():
-            torch.manual_seed(tc.seed + 3)
-            for i in range(0, n - tc.batch_size + 1, tc.batch_size):
-                out = ardizzone_losses(inn, x_te[i:i + tc.batch_size], y_te[i:i + tc.batch_size], **kw)
-                for k in parts:
-                    parts[k] += float(out[k])
-                chunks += 1
-        parts = {k: v / max(chunks, 1) for k, v in parts.items()}
-        return parts.pop("total"), parts
-
-    _fit("inn", list(inn.parameters()), step, val, len(x_tr), tc.inn_epochs, tc, progress, history, inn,
-         samples_per_epoch=tc.inn_samples_per_epoch)
-
-
-def _train_flow(net, f_tr, x_tr, f_te, x_te, tc, progress, history):
-    flow, jitter = net.flow, net.config.x_noise
-
-    def step(idx):
-        x = x_tr[idx]
-        return flow.nll(x + jitter * torch.randn_like(x), f_tr[idx]), {}
-
-    def val():
-        with torch.no_grad():
-            v = float(np.mean([float(flow.nll(x_te[i:i + 4096], f_te[i:i + 4096]))
-                               for i in range(0, len(x_te), 4096)]))
-        return v, {}
-
-    _fit("flow", list(flow.parameters()), step, val, len(f_tr), tc.flow_epochs, tc, progress, history, flow)
 
 
 def _store_reference(net, f_tr, x_tr_phys, n_ref, rng):
@@ -323,7 +244,7 @@ def _store_reference(net, f_tr, x_tr_phys, n_ref, rng):
     net.ref_params = torch.as_tensor(x_tr_phys[idx], dtype=torch.float32)
 
 
-def save_history(model: VAEINNModel, out) -> None:
+def save_history(model: InverseModel, out) -> None:
     """Write history.csv and losses.png (validation and training loss per epoch, per phase)."""
     import matplotlib
     matplotlib.use("Agg")
@@ -352,7 +273,7 @@ def save_history(model: VAEINNModel, out) -> None:
 
 def train_from_dataset(data, out, *, model_config: ModelConfig | None = None,
                        train_config: TrainConfig | None = None, progress: bool = True,
-                       device=None, max_curves: int = 0) -> VAEINNModel:
+                       device=None, max_curves: int = 0) -> InverseModel:
     """Train on a dataset folder written by ligandml.dataset and save the model folder `out`
     (weights.safetensors, model.json, history.csv, losses.png). max_curves > 0 uses a random subset
     of that many curves (for quick runs)."""
@@ -365,25 +286,13 @@ def train_from_dataset(data, out, *, model_config: ModelConfig | None = None,
         sel = np.sort(np.random.default_rng(0).permutation(len(curves))[:max_curves])
         curves, params, split = curves[sel], params.iloc[sel].reset_index(drop=True), split[sel]
     cfg = ds.config
-    quantity = getattr(ds, "representation", None) or getattr(cfg, "quantity", "chi")
     model = train_model(curves, params, np.asarray(ds.T), split, model_config=model_config,
-                        train_config=train_config, ion=_ion_name(cfg), field=getattr(cfg, "field", None),
-                        quantity=quantity, dataset_config=cfg.to_dict(),
-                        dataset_normalizer=_normalizer_dict(ds), progress=progress, device=device)
+                        train_config=train_config, ion=cfg.ion, field=cfg.field,
+                        quantity=ds.representation, dataset_config=cfg.to_dict(),
+                        dataset_normalizer=ds.normalizer.to_dict(), progress=progress, device=device)
     model.metrics["dataset"] = str(data)
     model.save(out)
     save_history(model, out)
     return model
 
 
-def _ion_name(cfg) -> str:
-    ion = getattr(cfg, "ion", "Er3+")
-    return ion if isinstance(ion, str) else getattr(ion, "name", str(ion))
-
-
-def _normalizer_dict(ds) -> dict:
-    norm = getattr(ds, "normalizer", None)
-    try:
-        return norm.to_dict() if norm is not None else {}
-    except Exception:
-        return {}

@@ -88,7 +88,8 @@ def train_latents(model, ds) -> tuple[np.ndarray, pd.DataFrame]:
     """Standardised latents and parameters of every training curve of the dataset."""
     idx = ds.train_index
     curves = ds.curves[idx]
-    chi = curves / ds.T if ds.representation == "chiT" else curves
+    from ligandml.error_model import quantity_to_chi
+    chi = quantity_to_chi(curves, ds.T, ds.representation)
     lat = np.concatenate([model.encode(chi[i:i + 100_000]) for i in range(0, len(chi), 100_000)])
     return lat, ds.params.iloc[idx].reset_index(drop=True)
 

@@ -18,8 +18,11 @@ def add_parser(sub) -> None:
     p.add_argument("--sigma-dia", type=float, default=0.002,
                    help="prior sd of chi_dia [emu/mol] for the exact posterior (default 0.002)")
     p.add_argument("--model", action="append", default=None,
-                   help="VAE-INN model folder (repeatable; default: the shipped model and any "
-                        "studies/sigma_dia models)")
+                   help="VAE-INN model folder (repeatable; default: the shipped model and the models "
+                        "under --studies)")
+    p.add_argument("--studies", default="studies/sigma_dia",
+                   help="folder searched for trained models when no --model is given "
+                        "(default: studies/sigma_dia of a source checkout, from the working directory)")
     p.add_argument("--no-network", action="store_true", help="skip the VAE-INN and hybrid rows")
     p.add_argument("--no-grid", action="store_true", help="skip the exact grid posterior")
     p.add_argument("--starts", type=int, default=64, help="least-squares starts (default 64)")
@@ -39,7 +42,7 @@ def _models(args) -> dict:
     if args.model:
         paths = {f"model{i + 1}" if len(args.model) > 1 else "model": p for i, p in enumerate(args.model)}
     else:
-        paths = find_models()
+        paths = find_models(args.studies)
     return {name: load_model(path) for name, path in paths.items()}
 
 
@@ -47,8 +50,9 @@ def run(args) -> int:
     """Run the comparison and print the table; write the report folder when asked."""
     import pandas as pd
 
-    from ..comparison import compare_curve, results_table, write_report
+    from ..comparison import compare_curve, results_table
     from ..curves import read_curve
+    from ..report import write_comparison_report
 
     from ..julia_import import torch_safe_backend
 
@@ -65,6 +69,6 @@ def run(args) -> int:
     if not models and not args.no_network:
         print("(no VAE-INN model found: network and hybrid rows omitted)")
     if args.report:
-        out = write_report(results, args.report, title=f"ligandml compare {args.curve}")
+        out = write_comparison_report(results, args.report, title=f"ligandml compare {args.curve}")
         print(f"wrote {out}/table.md, table.csv, solutions_*.csv, posteriors.png")
     return 0

@@ -151,7 +151,8 @@ def run_info(args) -> int:
 
 
 def run_plot(args) -> int:
-    from ..dataset import open_dataset, plot_dataset
+    from ..dataset import open_dataset
+    from ..plots import plot_dataset
 
     plot_dataset(open_dataset(args.path), args.out, n_examples=args.examples)
     print(f"wrote {args.out}")

@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
     t.add_argument("--data", required=True, help="dataset store written by `ligandml dataset generate`")
     t.add_argument("--out", required=True, help="model folder to write")
     t.add_argument("--config", default=None, help="train.toml with [model] and [training] tables")
-    t.add_argument("--kind", choices=("faithful", "vae_cinn", "cinn"), default=None,
+    t.add_argument("--kind", default=None,
                    help="faithful: VAE (latent 3) + Ardizzone INN; vae_cinn: the VAE + a conditional INN "
                         "on its latent; cinn: conditional INN on the whole curve")
     t.add_argument("--epochs", type=int, default=None, help="epochs for every training phase")
@@ -69,13 +69,13 @@ def run_train(args) -> int:
 
 def run_predict(args) -> int:
     from ..curves import read_curve
-    from ..demo import write_report
     from ..model import load_model
+    from ..report import write_posterior_report
     T, values = read_curve(args.curve, args.quantity)
     model = load_model(args.model)
     post = model.predict(T, values, n_samples=args.n_samples, seed=args.seed, quantity=args.quantity,
                          ions_per_formula=args.ions_per_formula)
-    out = write_report(post, args.report, name=Path(args.curve).name)
+    out = write_posterior_report(post, args.report, name=Path(args.curve).name)
     print((out / "summary.md").read_text())
     print(f"wrote {out}/posterior.png, samples.csv, summary.md")
     return 0

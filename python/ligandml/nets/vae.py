@@ -54,3 +54,24 @@ def vae_loss(recon: torch.Tensor, curve: torch.Tensor, mean: torch.Tensor, logva
     rec = ((recon - curve) ** 2).sum(dim=1).mean()
     kl = (-0.5 * (1 + logvar - mean ** 2 - logvar.exp()).sum(dim=1)).mean()
     return rec + beta * kl, rec, kl
+
+
+def train_vae(trainer, vae: VAE, f_tr: torch.Tensor, f_te: torch.Tensor, beta: float) -> float:
+    """The "vae" training phase on preprocessed curves f_tr (validation f_te), through
+    trainer.run (ligandml.training.Trainer). Returns the best validation loss."""
+    seed = trainer.config.seed
+
+    def step(idx):
+        recon, mean, logvar = vae(f_tr[idx])
+        return vae_loss(recon, f_tr[idx], mean, logvar, beta)[0], {}
+
+    def val():
+        vae.eval()
+        with torch.no_grad():
+            torch.manual_seed(seed + 1)
+            recon, mean, logvar = vae(f_te)
+            tot, rec, kl = vae_loss(recon, f_te, mean, logvar, beta)
+        vae.train()
+        return float(tot), {"recon": float(rec), "kl": float(kl)}
+
+    return trainer.run("vae", vae, step, val, len(f_tr), trainer.config.vae_epochs)

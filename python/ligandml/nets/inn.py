@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import FrEIA.framework as Ff
 import FrEIA.modules as Fm
+import numpy as np
 import torch
 from torch import nn
 
@@ -146,3 +147,49 @@ class ConditionalFlow(nn.Module):
         c = cond.reshape(1, -1).expand(n, -1)
         z = torch.randn(n, self.n_x, generator=generator, device=c.device, dtype=c.dtype)
         return self.net(z, c=[c], rev=True, jac=False)[0]
+
+
+# ----------------------------------------------------------------------------- training phases
+def train_latent_inn(trainer, inn: LatentINN, x_tr, y_tr, x_te, y_te, config) -> float:
+    """The "inn" phase: Ardizzone losses with the weights of `config` (a ModelConfig) on
+    standardised parameters x and latents y, through trainer.run. Returns the best validation loss."""
+    tc, c = trainer.config, config
+    kw = dict(lambda_fit=c.lambda_fit, lambda_latent=c.lambda_latent, lambda_rev=c.lambda_rev,
+              lambda_pad=c.lambda_pad, pad_noise=c.pad_noise, y_noise=c.y_noise, mmd_widths=c.mmd_widths)
+
+    def step(idx):
+        return ardizzone_losses(inn, x_tr[idx], y_tr[idx], **kw)["total"], {}
+
+    def val():
+        n = min(len(x_te), 4 * tc.batch_size)
+        parts = {k: 0.0 for k in ("total", "fit", "latent", "rev", "recon", "pad")}
+        chunks = 0
+        with torch.no_grad():
+            torch.manual_seed(tc.seed + 3)
+            for i in range(0, n - tc.batch_size + 1, tc.batch_size):
+                out = ardizzone_losses(inn, x_te[i:i + tc.batch_size], y_te[i:i + tc.batch_size], **kw)
+                for k in parts:
+                    parts[k] += float(out[k])
+                chunks += 1
+        parts = {k: v / max(chunks, 1) for k, v in parts.items()}
+        return parts.pop("total"), parts
+
+    return trainer.run("inn", inn, step, val, len(x_tr), tc.inn_epochs,
+                       samples_per_epoch=tc.inn_samples_per_epoch)
+
+
+def train_flow(trainer, flow: ConditionalFlow, c_tr, x_tr, c_te, x_te, jitter: float) -> float:
+    """The "flow" phase: maximum likelihood of standardised parameters x given conditions c
+    (curve features or latents), with Gaussian jitter of sd `jitter` on x while training."""
+
+    def step(idx):
+        x = x_tr[idx]
+        return flow.nll(x + jitter * torch.randn_like(x), c_tr[idx]), {}
+
+    def val():
+        with torch.no_grad():
+            v = float(np.mean([float(flow.nll(x_te[i:i + 4096], c_te[i:i + 4096]))
+                               for i in range(0, len(x_te), 4096)]))
+        return v, {}
+
+    return trainer.run("flow", flow, step, val, len(c_tr), trainer.config.flow_epochs)
