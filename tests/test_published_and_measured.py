@@ -80,5 +80,5 @@ def test_half_sphere_equals_the_full_lebedev_rule():
     boltz = np.exp(-(energies - energies.min(axis=2, keepdims=True))[:, :, None, :] / T[None, None, :, None])
     per_direction = np.einsum("nptl,npl->npt", boltz, moments) / boltz.sum(axis=3)
     full_sphere = np.einsum("npt,p->nt", per_direction, weights / weights.sum())
-    half = ligandml.powder_magnetization(ion, batch, [3.0], T)[:, 0, :]
+    half = ligandml.powder_magnetization(ion, batch, [3.0], T, lebedev_order=23)[:, 0, :]
     np.testing.assert_allclose(half, full_sphere, rtol=1e-12)
