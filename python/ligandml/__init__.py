@@ -21,6 +21,8 @@ from .normalization import MinMaxNormalizer, OutOfDistributionWarning
 from .operators import spin_matrices, stevens_operator
 from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
 from .sweeps import powder_magnetization, powder_susceptibility
+# finite field (single crystal)
+from .sweeps import crystal_magnetization, crystal_susceptibility
 
 try:
     __version__ = _version("ligandml")
@@ -32,6 +34,8 @@ __all__ = [
     "CrystalField", "Ion", "LANTHANIDES", "apply_experimental_errors", "canonical_DE",
     "curie_constant", "equivalent_DE", "ion", "nearest_equivalent_distance",
     "powder_magnetization", "powder_susceptibility", "spin_matrices", "stevens_operator",
+    # finite field (single crystal)
+    "crystal_magnetization", "crystal_susceptibility",
     # backends
     "backend_info", "install_julia",
     # datasets
