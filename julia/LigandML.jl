@@ -42,5 +42,6 @@ include("src/hamiltonian.jl")
 include("src/threading.jl")
 include("src/susceptibility.jl")
 include("src/finite_field.jl")
+include("src/single_crystal.jl")
 
 end # module LigandML

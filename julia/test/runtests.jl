@@ -37,6 +37,7 @@ const NEAR_PAIR_FILES = [
 ]
 const MOMENT_FILES = ["moment_KErSe2_1T.txt"]
 const GOLDEN_FILES = vcat(CONSTANT_FILES, STEVENS_FILES, LEVELS_CHI_FILES, MOMENT_FILES)
+include(joinpath(@__DIR__, "test_single_crystal.jl")) # golden file "single_crystal_d3d.txt"
 
 golden(name) = read_golden(joinpath(GOLDEN_DIR, name))
 
