@@ -11,9 +11,6 @@
 # NumPy solves the points that a rotation about z maps onto the xz plane in real arithmetic;
 # here every point takes the complex route (the same numbers to rounding).
 
-export grid_moments, powder_magnetization_table, crystal_magnetization_table
-export AxisSymmetry, integrand_symmetry, reduced_product_grid, plane_grid, grid_density
-
 """
     AxisSymmetry(rotation_order, mirror)
 

@@ -28,10 +28,10 @@ end
     table(name) = golden_table(blocks, name, N, nB)
     rel(a, b) = maximum(abs, a .- b) / maximum(abs, b)
 
-    sym = integrand_symmetry(batch)
+    sym = LigandML.integrand_symmetry(batch)
     @test sym.rotation_order == 3 && sym.mirror
     # the folded grid: the same points and weights as the NumPy reference
-    dirs, w = reduced_product_grid(sym, 6, 2)
+    dirs, w = LigandML.reduced_product_grid(sym, 6, 2)
     @test size(dirs) == size(blocks["folded_directions"])
     @test maximum(abs, dirs .- blocks["folded_directions"]) <= 1.0e-12
     @test maximum(abs, w .- vec(blocks["folded_weights"])) <= 1.0e-12
@@ -44,12 +44,12 @@ end
     @test rel(grid_moments(ion, batch, fields, T, full, wf), folded) <= 1.0e-11
     # a set without the threefold axis is not folded
     low = StevensBatch([2, 2], [0, 1], [1.0 0.1])
-    @test !LigandML.isreducible(integrand_symmetry(low))
+    @test !LigandML.isreducible(LigandML.integrand_symmetry(low))
     @test_throws ArgumentError powder_magnetization_table(ion, low, [1.0], [2.0])
     # the automatic powder M(H) table, the plane grid and single directions
     @test rel(powder_magnetization_table(ion, batch, fields, T), table("powder_table")) <=
         SINGLE_CRYSTAL_TOL
-    pdirs, pw = plane_grid(sym, 2, 48)
+    pdirs, pw = LigandML.plane_grid(sym, 2, 48)
     @test maximum(abs, pdirs .- blocks["plane_directions"]) <= 1.0e-12
     @test maximum(abs, pw .- vec(blocks["plane_weights"])) <= 1.0e-12
     for (direction, name) in (
@@ -64,7 +64,7 @@ end
     @test crystal_magnetization_table(ion, batch, fields, T, "z") ≈
         crystal_magnetization_table(ion, batch, fields, T, [0.0, 0.0, 3.0]) rtol = 1.0e-13
     for row in eachrow(blocks["density"])
-        @test grid_density(ion, row[1], row[2], 3) == (Int(row[3]), Int(row[4]))
+        @test LigandML.grid_density(ion, row[1], row[2], 3) == (Int(row[3]), Int(row[4]))
     end
     # free ion: M(H) is the Brillouin function at every field
     free = StevensBatch([2], [0], zeros(1, 1))
