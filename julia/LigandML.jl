@@ -34,6 +34,7 @@ export m_values, j_plus, spin_matrices, stevens_leading_coefficient, stevens_ope
 export operator_stack, ligand_field_hamiltonians, zeeman_operator
 export level_scheme, VanVleckTerms, curie_and_van_vleck_terms, van_vleck_chi, zero_field_chi
 export powder_moment, powder_magnetization, moment_to_chi, finite_field_chi
+export grid_moments, powder_magnetization_table, crystal_magnetization_table
 
 include("src/constants.jl")
 include("src/operators.jl")
@@ -44,5 +45,6 @@ include("src/susceptibility.jl")
 include("src/finite_field.jl")
 include("src/symmetry.jl")
 include("src/structure_models.jl")
+include("src/single_crystal.jl")
 
 end # module LigandML

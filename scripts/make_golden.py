@@ -28,6 +28,10 @@ Files:
   structure_models.txt Ln3+ tables (Stevens factors, <r^k>), and the point-charge and superposition
                        Stevens coefficients [K] of a general 7-ligand site for five ions, plus
                        PyCrystalField's Yb2Ti2O7 point-charge example [meV]
+  single_crystal_d3d.txt  KErSe2 and two er-d3d prior draws: the folded product grid (6 x 2, p = 3,
+                       mirror) and the plane grid, M on them, the automatic powder M(H) table,
+                       single-crystal M along z, x and (1, 2, -0.5), and grid_density examples;
+                       3-D tables (set, field, T) stored as rows set * n_fields + field
 
 Usage: python scripts/make_golden.py [OUTPUT_DIR]   (default: tests/golden next to this script)
 """
@@ -257,6 +261,46 @@ def write_structure_models(out: Path) -> None:
            blocks)
 
 
+#: single-crystal golden case: fields [T], temperatures [K], two er-d3d prior draws [K]
+SINGLE_CRYSTAL_FIELDS = np.array([0.6, 2.0, 5.4])
+SINGLE_CRYSTAL_T = np.array([2.0, 5.0, 20.0, 100.0])
+D3D_DRAWS_K = {"B20": [0.8, -1.2], "B40": [6e-3, -2e-3], "B43": [-0.12, 0.05],
+               "B60": [-6e-5, 8e-5], "B63": [1.2e-3, -5e-4], "B66": [-9e-4, 1.0e-3]}
+
+
+def _table_block(name: str, table: np.ndarray) -> str:
+    return _block(name, table.reshape(-1, table.shape[-1]))
+
+
+def write_single_crystal(out: Path) -> None:
+    from ligandml import finite_field, orientations
+
+    ion = make_ion("Er3+")
+    kerse2 = to_stevens_batch(KERSE2_MEV, unit="meV").as_dict()
+    batch = to_stevens_batch({k: np.concatenate([kerse2[k], v]) for k, v in D3D_DRAWS_K.items()})
+    B, T = SINGLE_CRYSTAL_FIELDS, SINGLE_CRYSTAL_T
+    sym = finite_field.batch_symmetry(batch)
+    folded = orientations.reduced_product_grid(sym, (0, 3, 6), 6, 2)
+    plane = finite_field.crystal_grid(batch, "plane")
+    density = [(b, t, *finite_field.grid_density(ion, b, t, 3)) for b in (0.5, 1.0, 3.0, 5.4) for t in (2.0, 10.0)]
+    blocks = [_block("J", ion.J), _block("gJ", ion.gJ), _terms_block(batch), _block("coeffs", batch.coeffs),
+              _block("fields", B), _block("T", T),
+              _block("folded_directions", folded.directions), _block("folded_weights", folded.weights[None, :]),
+              _table_block("moment_folded", finite_field.grid_moments(ion, batch, B, T, folded)),
+              _table_block("powder_table", finite_field.powder_magnetization_table(ion, batch, B, T)),
+              _block("plane_directions", plane.directions), _block("plane_weights", plane.weights[None, :]),
+              _table_block("moment_plane", finite_field.crystal_magnetization_table(ion, batch, B, T, "plane")),
+              _table_block("moment_z", finite_field.crystal_magnetization_table(ion, batch, B, T, "z")),
+              _table_block("moment_x", finite_field.crystal_magnetization_table(ion, batch, B, T, "x")),
+              _table_block("moment_vector", finite_field.crystal_magnetization_table(
+                  ion, batch, B, T, (1.0, 2.0, -0.5))),
+              _block("density", np.array(density, dtype=float))]
+    _write(out / "single_crystal_d3d.txt",
+           ["Er3+ KErSe2 (meV -> K) and two er-d3d draws [K]; moments [muB/Er], fields [T], T [K]",
+            "tables (set, field, T) stored as rows set * n_fields + field, one column per T",
+            "density rows: field [T], T_min [K], n_theta, n_phi of finite_field.grid_density"], blocks)
+
+
 def write_golden(out_dir: Path | str = DEFAULT_DIR) -> list[Path]:
     """Write every golden file into `out_dir` (created if needed); return the paths written."""
     out = Path(out_dir)
@@ -267,6 +311,7 @@ def write_golden(out_dir: Path | str = DEFAULT_DIR) -> list[Path]:
     write_kerse2(out)
     write_symmetry(out)
     write_structure_models(out)
+    write_single_crystal(out)
     return sorted(out.glob("*.txt"))
 
 

@@ -44,7 +44,9 @@ const GOLDEN_FILES = vcat(
     MOMENT_FILES,
     SYMMETRY_FILES,
     ["structure_models.txt"],
+    ["single_crystal_d3d.txt"],
 )
+include(joinpath(@__DIR__, "test_single_crystal.jl")) # golden file "single_crystal_d3d.txt"
 
 golden(name) = read_golden(joinpath(GOLDEN_DIR, name))
 

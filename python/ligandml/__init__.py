@@ -35,6 +35,8 @@ from .plausibility import ImplausibleCurveError, check_plausible, misfit, plausi
 from .coordination import CoordinationSphere, read_xyz
 from .ln_tables import radial_integral, stevens_factor
 from .structure_models import point_charge_parameters, superposition_parameters
+# finite field (single crystal)
+from .sweeps import crystal_magnetization, crystal_susceptibility
 
 try:
     __version__ = _version("ligandml")
@@ -46,6 +48,8 @@ __all__ = [
     "CrystalField", "Ion", "LANTHANIDES", "apply_experimental_errors", "canonical_DE",
     "curie_constant", "equivalent_DE", "ion", "nearest_equivalent_distance",
     "powder_magnetization", "powder_susceptibility", "spin_matrices", "stevens_operator",
+    # finite field (single crystal)
+    "crystal_magnetization", "crystal_susceptibility",
     # backends
     "backend_info", "install_julia",
     # datasets

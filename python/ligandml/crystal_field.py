@@ -9,7 +9,8 @@ from .constants import kelvin_per, normalise_energy_unit
 from .hamiltonian import ligand_field_hamiltonians
 from .parameters import to_stevens_batch
 from .symmetry import check_symmetry
-from .sweeps import as_ion, powder_magnetization, powder_susceptibility
+from .sweeps import (as_ion, crystal_magnetization, crystal_susceptibility, powder_magnetization,
+                     powder_susceptibility)
 
 
 class CrystalField:
@@ -56,10 +57,26 @@ class CrystalField:
         e = np.linalg.eigvalsh(self.hamiltonian())
         return (e - e[0]) / kelvin_per(unit)
 
-    def susceptibility(self, T, field=None, backend: str | None = "numpy") -> np.ndarray:
-        """Powder chi(T) [emu/mol per ion]: exact zero-field Van Vleck (field None) or the
-        orientation-averaged M/B at `field` tesla. T in kelvin."""
-        return powder_susceptibility(self.ion, self._batch, T, field=field, backend=backend)[0]
+    def susceptibility(self, T, field=None, backend: str | None = "numpy", direction="powder") -> np.ndarray:
+        """chi(T) [emu/mol per ion]; T in kelvin. field None: exact zero-field linear response;
+        a field [T]: M/B at that field. direction: "powder" (orientation average, the default),
+        "x", "y", "z", a 3-vector of the Stevens frame, or "plane" (average over the in-plane
+        angle perpendicular to z: H in the ab plane of a uniaxial crystal)."""
+        if isinstance(direction, str) and direction.strip().lower() == "powder":
+            return powder_susceptibility(self.ion, self._batch, T, field=field, backend=backend)[0]
+        if field is None:
+            return self._zero_field_along(T, direction)
+        return crystal_susceptibility(self.ion, self._batch, T, field, direction, backend=backend)[0]
+
+    def _zero_field_along(self, T, direction) -> np.ndarray:
+        """n.chi.n [emu/mol] from the zero-field tensor ("plane": (chi_xx + chi_yy)/2)."""
+        chi = self.susceptibility_tensor(T)
+        if isinstance(direction, str) and direction.strip().lower() == "plane":
+            return 0.5 * (chi[:, 0, 0] + chi[:, 1, 1])
+        from .orientations import single_direction
+
+        n = single_direction(direction)
+        return np.einsum("a,tab,b->t", n, chi, n)
 
     def chiT(self, T, field=None, backend: str | None = "numpy") -> np.ndarray:
         """chi(T) * T [emu K/mol per ion], as susceptibility()."""
@@ -74,14 +91,20 @@ class CrystalField:
             return np.zeros((T.size, 3, 3))
         return _phys.susceptibility_tensor_single(self.ion, self.hamiltonian(), T)
 
-    def magnetization(self, B, T, backend: str | None = "numpy") -> np.ndarray:
-        """Powder magnetisation [muB per ion] along the field; B [T] and T [K] broadcast together.
+    def magnetization(self, B, T, backend: str | None = "numpy", direction="powder") -> np.ndarray:
+        """Magnetisation [muB per ion] along the field; B [T] and T [K] broadcast together.
 
-        Returns an array of the broadcast shape (a float for two scalars).
+        direction: "powder" (default), "x", "y", "z", a 3-vector, or "plane" (as susceptibility).
+        Every (B, T) pair is computed in one batched call. Returns an array of the broadcast
+        shape (a float for two scalars).
         """
         B_arr, T_arr = np.broadcast_arrays(np.asarray(B, dtype=float), np.asarray(T, dtype=float))
         fields = checks.fields(np.unique(B_arr.ravel()), "B")
         temps = checks.temperatures(np.unique(T_arr.ravel()))
-        table = powder_magnetization(self.ion, self._batch, fields, temps, backend=backend)[0]
+        if isinstance(direction, str) and direction.strip().lower() == "powder":
+            table = powder_magnetization(self.ion, self._batch, fields, temps, backend=backend)[0]
+        else:
+            table = crystal_magnetization(self.ion, self._batch, fields, temps, direction,
+                                          backend=backend)[0]
         out = table[np.searchsorted(fields, B_arr), np.searchsorted(temps, T_arr)]
         return float(out) if out.ndim == 0 else out

@@ -67,3 +67,16 @@ def stevens_operator(J: float, k: int, q: int) -> np.ndarray:
     result = kernels.stevens_operator(float(J), int(k), int(q))
     arr = result.to_numpy() if hasattr(result, "to_numpy") else np.asarray(result)
     return np.ascontiguousarray(arr, dtype=complex)
+
+
+def grid_moments(ion, batch, fields, T, directions, weights) -> np.ndarray:
+    """Julia twin of finite_field.grid_moments: the moment along the field [muB per ion] summed
+    over the given directions (P, 3) and weights (P,), shape (N, len(fields), len(T)); fields [T],
+    T [K]. Every direction is solved in complex arithmetic (the same numbers to rounding)."""
+    kernels = _kernels()
+    jl_ion, jl_batch = _julia_inputs(kernels, ion, batch)
+    fields = np.ascontiguousarray(fields, dtype=float)
+    temps = np.ascontiguousarray(T, dtype=float)
+    result = kernels.grid_moments(jl_ion, jl_batch, fields, temps, np.ascontiguousarray(directions, dtype=float),
+                                  np.ascontiguousarray(weights, dtype=float))
+    return _to_numpy(result, (batch.n_sets, fields.size, temps.size))

@@ -13,10 +13,8 @@ S_ij exp(-E_i/T) (1 - exp(-x))/(x T), x = (E_j - E_i)/T, which has no cancellati
 carry an error below eps*width/NEAR_GAP_K, about 1e-10.
 c_i and v_i do not depend on T, so a temperature costs one exponential per level.
 
-Finite field B: the powder value is M/B averaged over field directions n on the sphere with a
-Lebedev rule (scipy.integrate.lebedev_rule); M(n) = -gJ <n.J> (muB per ion) with
-H = H_LF + gJ muB B n.J. Time reversal gives M(-n) = -M(n) for the moment, so the projection
-on the field is the same for n and -n and only one point of each antipodal pair is computed.
+Finite field B (powder and single crystal): finite_field.py; powder_moment, finite_field_chi
+and moment_to_chi stay importable from here.
 """
 from __future__ import annotations
 
@@ -24,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constants import CURIE_FACTOR, MU_B_OVER_K_B, MU_B_PER_ION_IN_EMU_PER_MOL, OERSTED_PER_TESLA
+from .constants import CURIE_FACTOR
 from .hamiltonian import ligand_field_hamiltonians
 from .ions import Ion
 from .operators import j_plus, m_values, spin_matrices
-from .orientations import DEFAULT_LEBEDEV_ORDER, lebedev_hemisphere
+from .orientations import DEFAULT_LEBEDEV_ORDER, lebedev_hemisphere  # noqa: F401 (old import path)
 from .parameters import StevensBatch
 
 #: relative level spacing (times max(1 K, spectrum width)) below which levels count as degenerate
@@ -208,46 +206,7 @@ def susceptibility_tensor_single(ion: Ion, H: np.ndarray, T: np.ndarray) -> np.n
 
 
 # --------------------------------------------------------------------------------------------
-# finite field: magnetisation and the powder average of M/B
+# finite field: moved to finite_field.py; the names stay importable from here
 # --------------------------------------------------------------------------------------------
-def _moments_along_field(ion: Ion, H: np.ndarray, directions: np.ndarray, field_T: float):
-    """Eigenvalues [K] and <i| -gJ n.J |i> [muB] for every set and direction: (N, P, n) each."""
-    jx, jy, jz = spin_matrices(ion.J)
-    n_dot_j = np.einsum("pa,aij->pij", directions, np.stack([jx, jy, jz]))  # (P, n, n)
-    zeeman = ion.gJ * MU_B_OVER_K_B * field_T * n_dot_j
-    h_tot = H[:, None, :, :] + zeeman[None]
-    energies, vecs = np.linalg.eigh(h_tot)
-    expect = (np.conj(vecs) * (n_dot_j[None] @ vecs)).real.sum(axis=-2)  # <i|n.J|i>
-    return energies, -ion.gJ * expect
-
-
-def powder_moment(ion: Ion, batch: StevensBatch, field_T: float, T: np.ndarray,
-                  lebedev_order: int = DEFAULT_LEBEDEV_ORDER) -> np.ndarray:
-    """Powder-averaged moment along the field, M [muB per ion], shape (N, len(T)), at `field_T`."""
-    directions, weights = lebedev_hemisphere(lebedev_order)
-    out = np.empty((batch.n_sets, T.size))
-    if ion.dim < 2 or ion.gJ == 0.0:
-        out[:] = 0.0
-        return out
-    chunk = max(1, CHUNK_SETS // (4 * len(weights)))
-    for start in range(0, batch.n_sets, chunk):
-        sub = StevensBatch(batch.terms, batch.coeffs[start:start + chunk])
-        H = ligand_field_hamiltonians(ion, sub, real=False) if sub.terms else np.zeros(
-            (sub.n_sets, ion.dim, ion.dim), dtype=complex)
-        energies, moments = _moments_along_field(ion, H, directions, field_T)
-        energies = energies - energies.min(axis=2, keepdims=True)
-        boltz = np.exp(-energies[:, :, None, :] / T[None, None, :, None])  # (N, P, nT, n)
-        m_dir = np.einsum("nptl,npl->npt", boltz, moments) / boltz.sum(axis=3)
-        out[start:start + sub.n_sets] = np.einsum("npt,p->nt", m_dir, weights)
-    return out
-
-
-def moment_to_chi(moment_muB: np.ndarray, field_T: float) -> np.ndarray:
-    """M/H [emu/mol] from a moment in muB per ion at a field in tesla."""
-    return moment_muB * MU_B_PER_ION_IN_EMU_PER_MOL / (field_T * OERSTED_PER_TESLA)
-
-
-def finite_field_chi(ion: Ion, batch: StevensBatch, field_T: float, T: np.ndarray,
-                     lebedev_order: int = DEFAULT_LEBEDEV_ORDER) -> np.ndarray:
-    """Orientation-averaged M/B [emu/mol per ion] at `field_T` tesla, shape (N, len(T))."""
-    return moment_to_chi(powder_moment(ion, batch, field_T, T, lebedev_order), field_T)
+from .finite_field import (_moments_along_field, finite_field_chi, moment_to_chi,  # noqa: E402,F401
+                           powder_moment)
