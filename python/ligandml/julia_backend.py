@@ -73,7 +73,7 @@ def grid_moments(ion, batch, fields, T, directions, weights) -> np.ndarray:
     """Julia twin of finite_field.grid_moments: the moment along the field [muB per ion] summed
     over the given directions (P, 3) and weights (P,), shape (N, len(fields), len(T)); fields [T],
     T [K]. Every direction is solved in complex arithmetic (the same numbers to rounding)."""
-    kernels = _kernels()
+    kernels = require()
     jl_ion, jl_batch = _julia_inputs(kernels, ion, batch)
     fields = np.ascontiguousarray(fields, dtype=float)
     temps = np.ascontiguousarray(T, dtype=float)
