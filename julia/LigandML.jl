@@ -31,7 +31,7 @@ export Ion,
     persymmetric,
     isreal_batch
 export m_values, j_plus, spin_matrices, stevens_leading_coefficient, stevens_operator
-export operator_stack, ligand_field_hamiltonians, zeeman_operator
+export operator_stack, ligand_field_hamiltonians
 export level_scheme, VanVleckTerms, curie_and_van_vleck_terms, van_vleck_chi, zero_field_chi
 export powder_moment, powder_magnetization, moment_to_chi, finite_field_chi
 export grid_moments, powder_magnetization_table, crystal_magnetization_table

@@ -70,18 +70,6 @@ function ligand_field_hamiltonians(
 end
 
 """
-    zeeman_operator(ion, direction, field_T) -> Matrix{ComplexF64}
-
-Zeeman term gJ muB B (n . J) [K] for a field of `field_T` tesla along the unit vector
-`direction` (normalised here).
-"""
-function zeeman_operator(ion::Ion, direction::AbstractVector{<:Real}, field_T::Real)
-    jx, jy, jz = spin_matrices(ion.J)
-    n = Vector{Float64}(direction) ./ norm(direction)
-    return ion.gJ * MU_B_OVER_K_B * field_T .* (n[1] .* jx .+ n[2] .* jy .+ n[3] .* jz)
-end
-
-"""
     direction_operators(J, directions) -> Vector{Matrix{ComplexF64}}
 
 n . J = n_x Jx + n_y Jy + n_z Jz for every row n of `directions` (P x 3, unit vectors, not

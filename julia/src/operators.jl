@@ -166,10 +166,3 @@ function stevens_operator(J::Real, k::Integer, q::Integer)
         return (-im * c / (2 * lam)) .* complex.(t .- tt)
     end
 end
-
-"""
-    is_real_operator(q) -> Bool
-
-True when O_k^q is a real matrix (cosine type, q >= 0); sine types (q < 0) are imaginary.
-"""
-is_real_operator(q::Integer) = q >= 0

@@ -10,7 +10,7 @@ second diagonalisation). Everything is stored in physical units (chi: emu/mol, c
     store      the Zarr layout, open_store (the one open-and-check), write, finalise, status
     generate   generate_dataset: chunks in this process or over a dask.distributed cluster
     reader     Dataset, open_dataset, summary
-    plot       plot_dataset (the overview figure)
+    (the overview figure, plot_dataset, lives in ligandml.plots and is re-exported here)
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from .chunks import (STREAM_ERRORS, STREAM_NOISE, STREAM_PARAMS, STREAM_SPLIT, C
                      compute_chunk, draw_parameters, test_set_mask)
 from .config import QUANTITIES, SAMPLINGS, T_SPACINGS, DatasetConfig
 from .generate import generate_chunk, generate_dataset
-from .plot import plot_dataset
 from .reader import Dataset, DatasetSplit, open_dataset, summary
 from .store import FORMAT, IncompleteDatasetError, open_store, store_status, write_chunk
 
@@ -29,3 +28,10 @@ __all__ = [
     "open_dataset", "open_store", "plot_dataset", "store_status", "summary", "test_set_mask",
     "write_chunk",
 ]
+
+
+def plot_dataset(dataset, out=None, n_examples: int = 4, max_points: int = 4000):
+    """The dataset overview figure: see ligandml.plots.plot_dataset (matplotlib loads on first use)."""
+    from ..plots import plot_dataset as _plot
+
+    return _plot(dataset, out, n_examples=n_examples, max_points=max_points)
