@@ -9,6 +9,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .backends import backend_info, install_julia
+# calibration (coverage, SBC, TARP)
+from .calibration import calibration_plot, calibration_summary, tarp
 from .constants import curie_constant
 from .crystal_field import CrystalField
 from .dataset import Dataset, DatasetConfig, generate_dataset, open_dataset
@@ -40,6 +42,8 @@ __all__ = [
     # baselines and metrics
     "FitResult", "GridPosterior", "GridPrior", "c2st", "equivalents_found", "fit_least_squares",
     "grid_posterior", "refine_posterior",
+    # calibration
+    "calibration_plot", "calibration_summary", "tarp",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
