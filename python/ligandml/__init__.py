@@ -9,6 +9,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .backends import backend_info, install_julia
+# calibration (coverage, SBC, TARP)
+from .calibration import calibration_plot, calibration_summary, tarp
 from .constants import curie_constant
 from .crystal_field import CrystalField
 from .dataset import Dataset, DatasetConfig, generate_dataset, open_dataset
@@ -67,6 +69,8 @@ __all__ = [
     # structure models
     "CoordinationSphere", "point_charge_parameters", "radial_integral", "read_xyz",
     "stevens_factor", "superposition_parameters",
+    # calibration
+    "calibration_plot", "calibration_summary", "tarp",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because

@@ -74,3 +74,64 @@ def augment(clean, T, chi_dia, s_m, quantity: str = "chi", noise_factors=None) -
     if noise_factors is not None:
         out *= noise_factors
     return out
+
+
+# ----------------------------------------------------------------------------- noise levels per curve
+#: default range of the per-curve relative measurement-noise level (0.1 % to 3 % of |chi| per point)
+NOISE_LEVEL_RANGE = (1e-3, 3e-2)
+
+
+def draw_noise_levels(rng: np.random.Generator, shape, lo: float = NOISE_LEVEL_RANGE[0],
+                      hi: float = NOISE_LEVEL_RANGE[1]) -> np.ndarray:
+    """Relative noise levels (dimensionless, 0.01 = 1 % per point), one per curve, drawn
+    log-uniformly in [lo, hi]: log10(level) ~ U(log10 lo, log10 hi). 0 < lo <= hi."""
+    lo, hi = float(lo), float(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo <= hi):
+        raise ValueError(f"noise level bounds must satisfy 0 < lo <= hi, got lo={lo!r}, hi={hi!r}")
+    return np.exp(rng.uniform(np.log(lo), np.log(hi), shape))
+
+
+def apply_relative_noise(rng: np.random.Generator, curves, levels) -> np.ndarray:
+    """Curves with Gaussian noise of sd level * |value| on every point: x -> x + level |x| z.
+
+    curves: (..., n_T) in any unit; levels: dimensionless, shape curves.shape[:-1] (one per
+    curve) or broadcastable to it. Returns a new array of the curves' shape (same unit)."""
+    curves = np.asarray(curves, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    if not np.all(np.isfinite(levels)) or np.any(levels < 0):
+        raise ValueError("noise levels must be finite and >= 0")
+    if curves.ndim < 1:
+        raise ValueError("curves must have a temperature axis (last axis)")
+    sigma = np.broadcast_to(levels, curves.shape[:-1])[..., None] * np.abs(curves)
+    return curves + sigma * rng.standard_normal(curves.shape)
+
+
+def add_noise_with_levels(rng: np.random.Generator, curves, lo: float = NOISE_LEVEL_RANGE[0],
+                          hi: float = NOISE_LEVEL_RANGE[1]) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one log-uniform level in [lo, hi] per curve and apply it (apply_relative_noise).
+
+    curves: (..., n_T). Returns (noisy curves (..., n_T), levels (...,)); give a network
+    noise_level_feature(levels) as an extra conditioning input so it knows each curve's noise."""
+    curves = np.asarray(curves, dtype=float)
+    levels = draw_noise_levels(rng, curves.shape[:-1], lo, hi)
+    return apply_relative_noise(rng, curves, levels), levels
+
+
+def noise_level_feature(levels) -> np.ndarray:
+    """log10 of the relative noise levels (> 0): the conditioning input of a noise-aware network."""
+    levels = np.asarray(levels, dtype=float)
+    if np.any(~np.isfinite(levels)) or np.any(levels <= 0):
+        raise ValueError("noise levels must be finite and > 0 to take log10")
+    return np.log10(levels)
+
+
+def draw_mass_errors(rng: np.random.Generator, shape, sigma_m: float) -> np.ndarray:
+    """Molar-mass factors s_m = 1 + sigma_m z (dimensionless), z standard normal, redrawn where
+    s_m <= 0 (a truncated normal); 0 <= sigma_m < 0.5. Same rule as draw_errors, alone."""
+    sigma_m = _check_sigma("sigma_m", sigma_m, SIGMA_M_MAX)
+    s_m = 1.0 + sigma_m * rng.standard_normal(shape)
+    bad = s_m <= 0
+    while np.any(bad):
+        s_m[bad] = 1.0 + sigma_m * rng.standard_normal(int(np.count_nonzero(bad)))
+        bad = s_m <= 0
+    return s_m
