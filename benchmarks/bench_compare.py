@@ -35,7 +35,8 @@ from ligandml.comparison import (FOUND_MIN_FRACTION, FOUND_RADIUS, find_models, 
                                  results_table, run_grid_posterior, run_hybrid, run_least_squares,
                                  run_network)
 from ligandml.fitting import refine_posterior  # noqa: E402
-from ligandml.metrics import c2st, calibration_table, hpd_coverage, invariant_features, sbc_rank  # noqa: E402
+from ligandml.calibration import calibration_table, hpd_coverage, sbc_rank  # noqa: E402
+from ligandml.metrics import c2st, invariant_features  # noqa: E402
 from ligandml.report import markdown_table as _markdown  # noqa: E402
 
 ION = "Er3+"

@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 
 import ligandml as L
-from ligandml.metrics import (c2st, central_coverage, distinct_equivalents, equivalents_found,
-                              hpd_coverage, invariant_features, nearest_equivalent_error, rank_uniformity,
-                              sbc_rank)
+from ligandml.calibration import central_coverage, hpd_coverage, rank_uniformity, sbc_rank
+from ligandml.metrics import c2st, distinct_equivalents, equivalents_found, invariant_features, nearest_equivalent_error
 
 
 def test_c2st_half_for_one_distribution_one_for_disjoint():

@@ -6,8 +6,9 @@ equivalents were found, classifier two-sample tests and calibration.
 - equivalents_found: which of the distinct equivalents of the truth hold a share of the samples.
 - c2st: classifier two-sample test accuracy (5-fold cross-validated); 0.5 means the two sample
   sets cannot be told apart, 1 means disjoint.
-- sbc_rank, central_coverage, rank_uniformity: simulation-based calibration with test functions
-  that do not depend on which equivalent a sample sits at (canonical D, E; chi_dia).
+- invariant_features: test functions that do not depend on which equivalent a sample sits at
+  (canonical D, E; chi_dia), for calibration. Coverage, SBC ranks and TARP live in
+  ligandml.calibration.
 """
 from __future__ import annotations
 
@@ -112,47 +113,3 @@ def invariant_features(samples: pd.DataFrame) -> pd.DataFrame:
         if n in samples.columns:
             out[n] = samples[n].to_numpy(float)
     return pd.DataFrame(out)
-
-
-def sbc_rank(values, truth: float, seed: int | None = 0) -> float:
-    """Normalised SBC rank of `truth` among posterior sample `values` (ties broken at random):
-    a number in [0, 1], uniform over repeated simulations when the posterior is calibrated."""
-    values = np.asarray(values, float).ravel()
-    if values.size == 0:
-        raise ValueError("sbc_rank needs at least one sample")
-    rng = np.random.default_rng(seed)
-    below = np.sum(values < truth)
-    ties = np.sum(values == truth)
-    return float((below + rng.integers(0, ties + 1)) / values.size)
-
-
-def central_coverage(ranks, levels=(0.5, 0.8, 0.9, 0.95)) -> dict:
-    """Fraction of truths inside the central credible interval of each level, from SBC ranks
-    (truth inside iff |rank - 0.5| <= level / 2). A calibrated posterior gives about `level`."""
-    ranks = np.asarray(ranks, float)
-    return {float(lv): float(np.mean(np.abs(ranks - 0.5) <= lv / 2)) for lv in levels}
-
-
-def hpd_coverage(hpd_levels, levels=(0.5, 0.8, 0.9, 0.95)) -> dict:
-    """Fraction of truths inside the highest-density region of each level, given each truth's
-    HPD level (posterior mass denser than the truth). Calibrated: about `level`."""
-    h = np.asarray(hpd_levels, float)
-    return {float(lv): float(np.mean(h <= lv)) for lv in levels}
-
-
-def rank_uniformity(ranks) -> float:
-    """Kolmogorov-Smirnov p-value of the ranks against Uniform(0, 1) (small: miscalibrated)."""
-    from scipy.stats import kstest
-
-    return float(kstest(np.asarray(ranks, float), "uniform").pvalue)
-
-
-def calibration_table(ranks_by_feature: dict, levels=(0.5, 0.9, 0.95)) -> pd.DataFrame:
-    """One row per test function: central coverage at each level and the KS p-value."""
-    rows = []
-    for name, ranks in ranks_by_feature.items():
-        row = {"feature": name, "n": len(ranks)}
-        row.update({f"cov{int(round(100 * k))}": v for k, v in central_coverage(ranks, levels).items()})
-        row["ks_p"] = rank_uniformity(ranks)
-        rows.append(row)
-    return pd.DataFrame(rows)
