@@ -288,11 +288,10 @@ def calibration_plot(samples, truths, path, names=None, kind: str = "central", t
     return path
 
 
-# ----------------------------------------------------------------------------- per-curve helpers (metrics API)
+# ----------------------------------------------------------------------------- per-curve helpers
 def sbc_rank(values, truth: float, seed: int | None = 0) -> float:
     """Normalised SBC rank of `truth` among one curve's posterior sample `values` (ties broken
-    at random): in [0, 1], uniform over repeated simulations when calibrated. Same as
-    ligandml.metrics.sbc_rank."""
+    at random): in [0, 1], uniform over repeated simulations when calibrated."""
     values = np.asarray(values, float).ravel()
     if values.size == 0:
         raise ValueError("sbc_rank needs at least one sample")
@@ -304,21 +303,21 @@ def sbc_rank(values, truth: float, seed: int | None = 0) -> float:
 
 def central_coverage(ranks, levels=(0.5, 0.8, 0.9, 0.95)) -> dict:
     """Fraction of truths inside the central credible interval of each level, from normalised
-    SBC ranks (inside iff |rank - 0.5| <= level / 2). Same as ligandml.metrics.central_coverage."""
+    SBC ranks (inside iff |rank - 0.5| <= level / 2)."""
     ranks = np.asarray(ranks, float)
     return {float(lv): float(np.mean(np.abs(ranks - 0.5) <= lv / 2)) for lv in levels}
 
 
 def hpd_coverage(hpd_levels, levels=(0.5, 0.8, 0.9, 0.95)) -> dict:
     """Fraction of truths inside the highest-density region of each level, given each truth's
-    HPD level (posterior mass denser than the truth). Same as ligandml.metrics.hpd_coverage."""
+    HPD level (posterior mass denser than the truth)."""
     h = np.asarray(hpd_levels, float)
     return {float(lv): float(np.mean(h <= lv)) for lv in levels}
 
 
 def rank_uniformity(ranks) -> float:
     """Kolmogorov-Smirnov p-value of normalised ranks against U(0, 1) (small: miscalibrated).
-    Same as ligandml.metrics.rank_uniformity."""
+   """
     from scipy.stats import kstest
 
     return float(kstest(np.asarray(ranks, float), "uniform").pvalue)
@@ -326,7 +325,7 @@ def rank_uniformity(ranks) -> float:
 
 def calibration_table(ranks_by_feature: dict, levels=(0.5, 0.9, 0.95)) -> pd.DataFrame:
     """One row per test function (dict name -> normalised ranks): central coverage at each
-    level and the KS p-value. Same as ligandml.metrics.calibration_table."""
+    level and the KS p-value."""
     rows = []
     for name, ranks in ranks_by_feature.items():
         row = {"feature": name, "n": len(ranks)}
