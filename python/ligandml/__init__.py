@@ -1,8 +1,29 @@
-"""ligandml: ligand-field parameters of lanthanide single-molecule magnets from powder chi(T).
+"""ligandml: ligand-field parameters of lanthanide magnets from measured magnetic data.
 
-Physics (NumPy reference, Julia kernels alike): ions, Stevens operators, Hamiltonians, exact
-zero-field powder susceptibility, orientation-averaged M/B at finite field, magnetisation and
-the experimental error model. Conventions: see the README's table and DESIGN.md.
+Which module holds which concept (one screen; the README's "Layout" says the same):
+
+physics       ions (Hund's rules), operators (Stevens O_k^q), parameters (names, units, batches,
+              D, E equivalents), symmetry (32 point groups, equivalent sets), rotations (Wigner
+              D), hamiltonian, susceptibility (exact zero-field Van Vleck), orientations (sphere
+              grids), finite_field (powder and single-crystal M/B and M(H)), crystal_field (one
+              set, object API), structure_models + coordination + ln_tables + racah (point
+              charge, superposition, <r^k>, Stevens factors), constants, error_model (chi_dia,
+              s_m), checks (argument checks)
+backends      sweeps (the public batched calls), backends (numpy | julia | auto), julia_import
+              (the only juliacall import), julia_setup (probe, install, status), julia_backend
+              (kernel calls)
+data          dataset/ (config, chunks, store, generate, reader), augmentation, preprocessing
+              (normalisation, OOD check), curves (text curves), instruments (Quantum Design .dat),
+              elements (formulas, atomic weights), diamagnetic (Pascal's constants),
+              plausibility (refuse impossible curves)
+inference     nets/ (vae, inn, spline_coupling; kinds = one class per model kind), training,
+              model (load, save, predict), posterior (SampleSet, Posterior)
+baselines     likelihood, optimize, clustering, fitting (least squares, refine), grid_posterior
+              (exact), metrics (equivalent-aware errors, C2ST), calibration (coverage, SBC, TARP),
+              comparison, benchmark_task (the Er D, E task)
+people        plots, report, demo, cli + commands/ (parse and call only)
+
+Conventions: the README's table and DESIGN.md. `import ligandml` loads neither torch nor juliacall.
 """
 from __future__ import annotations
 
