@@ -22,6 +22,7 @@ from .. import checks
 from ..augmentation import SIGMA_M_MAX
 from ..benchmark_task import DE_BOX
 from ..constants import kelvin_per
+from ..error_model import QUANTITIES
 from ..parameters import parse_parameter_name, to_stevens_batch
 from .observables import check_observables, chi_observable, magnetization_observable
 from .priors import PRIORS, SCALE_AWARE_WIDTH_K, scale_aware_box
@@ -31,7 +32,6 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # Python 3.10 (pyproject installs tomli there)
     import tomli as tomllib
 
-QUANTITIES = ("chi", "chiT")
 SAMPLINGS = ("uniform", "sobol")
 T_SPACINGS = ("geometric", "linear")
 
