@@ -315,3 +315,24 @@ def test_cli_preset_config_and_generate(tmp_path, capsys):
     assert ds.config == DatasetConfig.preset("er-d3d", n_sets=4, chunk_sets=2, copies=1)
     assert cli_main(["dataset", "config", "--observables", "crystal"]) == 2
     assert "--observables" in capsys.readouterr().err
+
+
+def test_resume_of_a_multi_observable_store(powder, tmp_path, monkeypatch):
+    from ligandml import dataset as dsmod
+
+    real = dsmod.compute_chunk
+
+    def crash_on_second(config, chunk, backend):
+        if chunk == 1:
+            raise KeyboardInterrupt("simulated interruption")
+        return real(config, chunk, backend)
+
+    path = tmp_path / "resumed.zarr"
+    monkeypatch.setattr(dsmod.generate, "compute_chunk", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        generate_dataset(powder.config, path, backend="numpy", progress=False)
+    monkeypatch.setattr(dsmod.generate, "compute_chunk", real)
+    ds = generate_dataset(powder.config, path, backend="numpy", progress=False)
+    assert ds.timings["chunks_resumed_from"] == 1
+    assert store_files(path) == store_files(powder.path)
+    assert ds.attrs["observable_normalization"] == powder.attrs["observable_normalization"]
