@@ -6,7 +6,11 @@ augmentation and writing, the wall time and the store size. Target: under 10 s o
 machine with the NumPy backend.
 
     python benchmarks/bench_dataset.py [--backend numpy] [--n-sets 57000] [--out DIR] [--keep]
-                                       [--dask-workers N]
+                                       [--dask-workers N] [--preset er-d3d --observables powder]
+
+With --preset a named configuration of DESIGN.md is timed instead (e.g. --preset er-d3d
+--n-sets 200): the time per parameter set and the extrapolation to the preset's full size (the
+er-d3d budget is 200,000 sets) are printed.
 
 With --dask-workers N the chunks are mapped over a dask LocalCluster of N single-threaded worker
 processes (cluster start-up is timed separately); the phase times are then summed over workers.
@@ -29,7 +33,14 @@ def store_size(path: Path) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy")
-    parser.add_argument("--n-sets", type=int, default=57000)
+    parser.add_argument("--n-sets", type=int, default=None,
+                        help="parameter sets (default: 57000, or 200 with --preset)")
+    parser.add_argument("--preset", default=None, choices=("er-de", "er-d3d"),
+                        help="time a named configuration (DatasetConfig.preset)")
+    parser.add_argument("--observables", default="powder", choices=("powder", "crystal"),
+                        help="er-d3d observable set")
+    parser.add_argument("--chunk-sets", type=int, default=None,
+                        help="sets per chunk (default: the configuration's)")
     parser.add_argument("--out", default=None, help="directory for the store (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the store afterwards")
     parser.add_argument("--dask-workers", type=int, default=0,
@@ -38,7 +49,15 @@ def main(argv=None) -> int:
 
     from ligandml.dataset import DatasetConfig, generate_dataset
 
-    config = DatasetConfig(n_sets=args.n_sets)
+    if args.preset is None:
+        config = DatasetConfig(n_sets=args.n_sets or 57000)
+        full = config.n_sets
+    else:
+        full = DatasetConfig.preset(args.preset, observables=args.observables).n_sets
+        config = DatasetConfig.preset(args.preset, observables=args.observables,
+                                      n_sets=args.n_sets or 200)
+    if args.chunk_sets:
+        config = config.replace(chunk_sets=args.chunk_sets)
     root = Path(args.out or tempfile.mkdtemp(prefix="bench_dataset_"))
     path = root / "benchmark.zarr"
     if path.exists():
@@ -62,8 +81,10 @@ def main(argv=None) -> int:
     t = ds.timings
     raw = ds.n_curves * ds.T.size * 8
     size = store_size(path)
-    print(f"dataset: {ds.n_curves} curves = {config.n_sets} sets x {config.curves_per_set}, "
-          f"{ds.T.size} temperatures, backend {ds.backend}, {os.cpu_count()} CPUs, "
+    what = (f"{ds.T.size} temperatures" if config.observables is None else
+            f"{ds.T.size} columns ({', '.join(o['name'] for o in config.observables)})")
+    print(f"dataset: {args.preset or 'default (er-de)'}, {ds.n_curves} curves = {config.n_sets} "
+          f"sets x {config.curves_per_set}, {what}, backend {ds.backend}, {os.cpu_count()} CPUs, "
           f"load average {load:.2f} before the run")
     if client is not None:
         print("(phase times below are summed over the worker processes)")
@@ -72,7 +93,13 @@ def main(argv=None) -> int:
     print(f"writing       {t['writing_s']:7.2f} s")
     if client is None:
         print("(writing runs in a background thread, overlapping the next chunk's physics)")
-    print(f"wall (call)   {wall:7.2f} s   target < 10 s")
+    if args.preset is None:
+        print(f"wall (call)   {wall:7.2f} s   target < 10 s")
+    else:
+        per_set = wall / config.n_sets
+        print(f"wall (call)   {wall:7.2f} s   = {1e3 * per_set:.2f} ms per parameter set; "
+              f"{full:,} sets would take about {per_set * full / 60:.1f} min "
+              f"({per_set * full / 3600:.2f} h) at this rate")
     print(f"store size    {size / 1e6:7.1f} MB on disk (curves raw {raw / 1e6:.1f} MB float64, "
           f"ratio {raw / size:.2f} incl. metadata arrays)")
     t1 = time.perf_counter()

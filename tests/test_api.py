@@ -22,7 +22,12 @@ MODULE_NAMES = {
         "QUANTITIES", "SAMPLINGS", "STREAM_ERRORS", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SPLIT",
         "T_SPACINGS", "compute_chunk", "draw_parameters", "generate_chunk", "generate_dataset",
         "open_dataset", "open_store", "plot_dataset", "store_status", "summary", "test_set_mask",
-        "write_chunk"],
+        "write_chunk",
+        # general (multi-observable) datasets
+        "PRESETS", "PRIORS", "STREAM_NOISE_LEVELS", "chi_observable", "compute_observables_chunk",
+        "diamagnetic_moment", "draw_noise_levels", "er_d3d_observables", "magnetization_observable",
+        "noise_levels", "normalize_observables", "observable_curves", "scale_aware_box",
+        "scale_aware_half_width"],
     "ligandml.backends": ["BACKENDS", "ENV_VAR", "backend_info", "install_julia", "requested_backend",
                           "resolve_backend"],
     "ligandml.julia_backend": ["load", "powder_moment", "powder_susceptibility", "stevens_operator"],

@@ -40,6 +40,12 @@ _OVERRIDES = {
 
 def _add_config_options(p) -> None:
     p.add_argument("--config", default=None, help="TOML configuration (see `ligandml dataset config`)")
+    p.add_argument("--preset", default=None, choices=("er-de", "er-d3d"),
+                   help="named configuration of DESIGN.md (er-de: the D, E task, the default; "
+                        "er-d3d: Er3+ D3d higher-order task); other options override it")
+    p.add_argument("--observables", default=None, choices=("powder", "crystal"),
+                   help="er-d3d observable set: powder (chi at 1 T, M(H) at 2 K; default) or "
+                        "crystal (the same along z and in the plane)")
     p.add_argument("--param", action="append", type=_param_range, metavar="NAME=LOW:HIGH",
                    help="sampled parameter and range, repeatable; replaces the configured set "
                         "(e.g. --param D=-10:10 --param E=-6.667:6.667)")
@@ -80,6 +86,13 @@ def config_from_args(args):
     overrides = {f: getattr(args, f) for f in _OVERRIDES if getattr(args, f) is not None}
     if args.param:
         overrides["params"] = dict(args.param)
+    if args.preset and args.config:
+        raise ValueError("give --preset or --config, not both")
+    if args.observables and args.preset != "er-d3d":
+        raise ValueError("--observables chooses the observable set of --preset er-d3d")
+    if args.preset:
+        return DatasetConfig.preset(args.preset, observables=args.observables or "powder",
+                                    **overrides)
     if args.config:
         return DatasetConfig.from_toml(args.config, **overrides)
     return DatasetConfig(**overrides)
@@ -167,5 +180,5 @@ def run_config(args) -> int:
         config.to_toml(args.out)
         print(f"wrote {args.out}")
     else:
-        print(tomli_w.dumps({k: v for k, v in config.to_dict().items() if v is not None}), end="")
+        print(tomli_w.dumps(config.to_toml_dict()), end="")
     return 0

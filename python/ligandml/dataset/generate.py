@@ -10,8 +10,16 @@ import numpy as np
 from ..backends import resolve_backend
 from .chunks import compute_chunk
 from .config import DatasetConfig
+from .observable_store import (add_observable_arrays, set_observable_normalization,
+                               write_observable_rows)
 from .reader import Dataset, open_dataset
 from .store import finalize, open_store, prepare_store, write_chunk
+
+
+def _write(group, data) -> dict:
+    """Store one chunk: the multi-observable rows first, then store.write_chunk (done last)."""
+    write_observable_rows(group, data)
+    return write_chunk(group, data)
 
 
 def generate_chunk(path: str, config: dict, chunk: int, backend: str = "numpy") -> dict:
@@ -21,7 +29,7 @@ def generate_chunk(path: str, config: dict, chunk: int, backend: str = "numpy") 
     chunk's timings [s]."""
     cfg = DatasetConfig.from_dict(config)
     group = open_store(path, mode="r+")
-    return write_chunk(group, compute_chunk(cfg, chunk, backend))
+    return _write(group, compute_chunk(cfg, chunk, backend))
 
 
 def _run_local(group, config, todo, backend, bar):
@@ -39,7 +47,7 @@ def _run_local(group, config, todo, backend, bar):
                     previous, pending = pending, None
                     results.append(previous.result())
                     bar.update(1)
-                pending = writer.submit(write_chunk, group, data)
+                pending = writer.submit(_write, group, data)
         finally:  # an interruption still finishes (and marks) the chunk being written
             if pending is not None:
                 results.append(pending.result())
@@ -87,6 +95,7 @@ def generate_dataset(config: DatasetConfig, path, backend: str = "auto", client=
     group = prepare_store(path, config, resolved, overwrite)
     if group.attrs.get("complete"):
         return open_dataset(path)
+    add_observable_arrays(group, config)
     done = group["done"][:]
     todo = [int(c) for c in np.flatnonzero(~done)]
     with tqdm(total=len(todo), disable=not progress, unit="chunk",
@@ -100,5 +109,6 @@ def generate_dataset(config: DatasetConfig, path, backend: str = "auto", client=
     timings.update({"chunks_run": len(todo), "chunks_resumed_from": int(done.sum()),
                     "workers": "local" if client is None else len(client.scheduler_info()["workers"])})
     timings["wall_s"] = time.perf_counter() - t_start
+    set_observable_normalization(group, config)
     finalize(group, config, timings)
     return open_dataset(path)

@@ -84,9 +84,9 @@ def create_store(path: Path, config: DatasetConfig, backend: str):
 
     group = zarr.open_group(str(path), mode="w-", zarr_format=3)
     rows = config.chunk_sets * config.curves_per_set
-    n, n_T, n_chunks = config.n_curves, config.temperatures().size, config.n_chunks
+    n, n_T, n_chunks = config.n_curves, config.columns().size, config.n_chunks
     comp = _compressors()
-    group.create_array("T", shape=(n_T,), dtype="float64", compressors=None)[:] = config.temperatures()
+    group.create_array("T", shape=(n_T,), dtype="float64", compressors=None)[:] = config.columns()
     group.create_array("curves", shape=(n, n_T), chunks=(rows, n_T), dtype="float64",
                        compressors=comp, fill_value=np.nan)
     par = group.create_array("parameters", shape=(n, len(config.params)),
