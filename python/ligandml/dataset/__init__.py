@@ -19,10 +19,12 @@ from .chunks import (STREAM_ERRORS, STREAM_NOISE, STREAM_PARAMS, STREAM_SPLIT, C
 from .config import QUANTITIES, SAMPLINGS, T_SPACINGS, DatasetConfig
 from .generate import generate_chunk, generate_dataset
 from .reader import Dataset, DatasetSplit, open_dataset, summary
-from .store import FORMAT, IncompleteDatasetError, open_store, store_status, write_chunk
+from .store import (FORMAT, DamagedDatasetError, IncompleteDatasetError, VerifyReport, open_store,
+                    store_status, verify_store, write_chunk)
 
 __all__ = [
-    "ChunkData", "Dataset", "DatasetConfig", "DatasetSplit", "FORMAT", "IncompleteDatasetError",
+    "ChunkData", "DamagedDatasetError", "Dataset", "DatasetConfig", "DatasetSplit", "FORMAT",
+    "IncompleteDatasetError", "VerifyReport", "verify_store",
     "QUANTITIES", "SAMPLINGS", "STREAM_ERRORS", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SPLIT",
     "T_SPACINGS", "compute_chunk", "draw_parameters", "generate_chunk", "generate_dataset",
     "open_dataset", "open_store", "plot_dataset", "store_status", "summary", "test_set_mask",
