@@ -22,7 +22,8 @@ MODULE_NAMES = {
         "QUANTITIES", "SAMPLINGS", "STREAM_ERRORS", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SPLIT",
         "T_SPACINGS", "compute_chunk", "draw_parameters", "generate_chunk", "generate_dataset",
         "open_dataset", "open_store", "plot_dataset", "store_status", "summary", "test_set_mask",
-        "write_chunk"],
+        "write_chunk",
+        "DamagedDatasetError", "VerifyReport", "verify_store"],  # store integrity
     "ligandml.backends": ["BACKENDS", "ENV_VAR", "backend_info", "install_julia", "requested_backend",
                           "resolve_backend"],
     "ligandml.julia_backend": ["load", "powder_moment", "powder_susceptibility", "stevens_operator"],
