@@ -132,7 +132,8 @@ def run_verify(args) -> int:
     if report.ok:
         print(report.message())
         return 0
-    print(f"{args.path}: {'DAMAGED' if report.damaged or report.problems else 'INCOMPLETE'}")
+    damaged = report.damaged or report.problems or report.stale_record
+    print(f"{args.path}: {'DAMAGED' if damaged else 'INCOMPLETE'}")
     for line in report.lines():
         print(f"  {line}")
     print("rerun `ligandml dataset generate` with the same configuration and --out to recompute "
