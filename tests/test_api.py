@@ -27,7 +27,8 @@ MODULE_NAMES = {
         "PRESETS", "PRIORS", "STREAM_NOISE_LEVELS", "chi_observable", "compute_observables_chunk",
         "diamagnetic_moment", "draw_noise_levels", "er_d3d_observables", "magnetization_observable",
         "noise_levels", "normalize_observables", "observable_curves", "scale_aware_box",
-        "scale_aware_half_width"],
+        "scale_aware_half_width",
+        "DamagedDatasetError", "VerifyReport", "verify_store"],  # store integrity
     "ligandml.backends": ["BACKENDS", "ENV_VAR", "backend_info", "install_julia", "requested_backend",
                           "resolve_backend"],
     "ligandml.julia_backend": ["load", "powder_moment", "powder_susceptibility", "stevens_operator"],

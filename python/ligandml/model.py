@@ -34,6 +34,10 @@ from .preprocessing import check_excess
 #: where the model shipped with the package lives
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 WEIGHTS_FILE, CONFIG_FILE = "weights.safetensors", "model.json"
+#: the integrity record of a model folder: sha256 of the weights file and of every model.json field
+INTEGRITY_FILE = "integrity.json"
+#: model.json fields a user may edit after saving (policy and notes, not what the weights mean)
+UNSIGNED_FIELDS = ("metrics", "ood_warn", "ood_fail")
 FORMAT_VERSION = 1
 #: the columns of a dataset's parameter table that are not model parameters
 NON_PARAMETER_COLUMNS = ("set_index",)
@@ -240,43 +244,196 @@ class InverseModel:
                 "ion": self.ion_name, "field": self.field, "quantity": self.quantity,
                 "T": self.T.tolist(), "param_names": self.param_names,
                 "dataset_config": self.dataset_config, "dataset_normalizer": self.dataset_normalizer,
-                "metrics": self.metrics}
+                "metrics": self.metrics, "ood_warn": self.ood_warn, "ood_fail": self.ood_fail}
 
     def save(self, path) -> Path:
-        """Write weights.safetensors and model.json into the folder `path` (created)."""
+        """Write weights.safetensors, model.json and integrity.json (the sha256 of the weights
+        file and of each model.json field but metrics/ood_warn/ood_fail) into the folder `path`
+        (created). Non-finite weights are refused (ValueError)."""
         from safetensors.torch import save_file
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+        _check_finite(state, "the model to save")
         save_file(state, str(path / WEIGHTS_FILE))
-        (path / CONFIG_FILE).write_text(json.dumps(_jsonable(self.description()), indent=1))
+        description = json.loads(json.dumps(_jsonable(self.description())))
+        (path / CONFIG_FILE).write_text(json.dumps(description, indent=1))
+        write_integrity(path, description)
         return path
 
     @classmethod
     def load(cls, path=None, device=None) -> "InverseModel":
         """Load a model folder (None: the default model shipped in the package). Reads JSON and
-        safetensors only; never executes code."""
+        safetensors only; never executes code. Verified, not trusted: the weights' and
+        model.json's sha256 must match integrity.json (a folder without one, saved by an older
+        ligandml, loads with a warning that it is unverified), every model.json field must agree
+        with the weights' shapes and with the dataset configuration, and non-finite weights are
+        refused. ood_warn / ood_fail come from model.json. ValueError naming the cause."""
         from safetensors.torch import load_file
         path = DEFAULT_MODEL_DIR if path is None else Path(path)
         cfg_file, w_file = path / CONFIG_FILE, path / WEIGHTS_FILE
         if not cfg_file.is_file() or not w_file.is_file():
             raise FileNotFoundError(f"{path} is not a ligandml model folder (needs {CONFIG_FILE} and "
                                     f"{WEIGHTS_FILE})")
-        d = json.loads(cfg_file.read_text())
-        if d.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{cfg_file}: unsupported model format {d.get('format_version')}")
+        try:
+            d = json.loads(cfg_file.read_text())
+        except ValueError as exc:
+            raise ValueError(f"{cfg_file}: not valid JSON ({exc})") from None
+        if not isinstance(d, dict) or d.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{cfg_file}: unsupported model format "
+                             f"{d.get('format_version') if isinstance(d, dict) else d!r}")
+        check_integrity(path, d)
+        try:
+            state = load_file(str(w_file))
+        except Exception as exc:  # noqa: BLE001 - a damaged file is a bad input, not a crash
+            raise ValueError(f"{w_file}: not a readable safetensors file ({exc})") from None
+        _check_finite(state, str(w_file))
         config = ModelConfig.from_dict(d["model_config"])
-        state = load_file(str(w_file))
+        check_description(d, state, cfg_file)
         net = build_net(config, len(d["T"]), len(d["param_names"]))
         # the reference buffers are sized by the file
         net.ref_latent = state["ref_latent"].clone()
         net.ref_params = state["ref_params"].clone()
-        net.load_state_dict(state, strict=True)
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()
+            raise ValueError(f"{path}: the weights do not fit the architecture in {CONFIG_FILE} "
+                             f"({' '.join(line.strip() for line in first[:3])})") from None
         dev = torch.device(device) if device is not None else torch.device("cpu")
         return cls(net.to(dev), T=d["T"], ion=d["ion"], field=d["field"], quantity=d["quantity"],
                    param_names=d["param_names"], dataset_config=d.get("dataset_config"),
                    dataset_normalizer=d.get("dataset_normalizer"), train_config=d.get("train_config"),
-                   metrics=d.get("metrics"))
+                   metrics=d.get("metrics"), ood_warn=d.get("ood_warn", 0.05),
+                   ood_fail=d.get("ood_fail", 100.0))
+
+
+# ----------------------------------------------------------------------------- integrity
+def _sha256_file(path: Path) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _field_digests(description: dict) -> dict:
+    """sha256 of the canonical JSON of each signed model.json field (all but UNSIGNED_FIELDS)."""
+    import hashlib
+    return {k: hashlib.sha256(json.dumps(v, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+            for k, v in description.items() if k not in UNSIGNED_FIELDS}
+
+
+def write_integrity(path, description: dict | None = None) -> Path:
+    """Write integrity.json into the model folder `path`: the sha256 of weights.safetensors and
+    of each model.json field except metrics/ood_warn/ood_fail (those may be edited). description:
+    the model.json content (read from the folder when None). Returns the file's path."""
+    path = Path(path)
+    if description is None:
+        description = json.loads((path / CONFIG_FILE).read_text())
+    record = {"algorithm": "sha256", "weights": _sha256_file(path / WEIGHTS_FILE),
+              "model_json_fields": _field_digests(description)}
+    out = path / INTEGRITY_FILE
+    out.write_text(json.dumps(record, indent=1, sort_keys=True))
+    return out
+
+
+def check_integrity(path: Path, description: dict) -> None:
+    """Compare the weights file and model.json of the folder `path` with integrity.json.
+    ValueError naming what differs; a one-line UserWarning when the folder has no record."""
+    record_file = path / INTEGRITY_FILE
+    if not record_file.is_file():
+        warnings.warn(f"{path} has no {INTEGRITY_FILE} (saved by an older ligandml): its weights and "
+                      f"{CONFIG_FILE} are unverified", UserWarning, stacklevel=4)
+        return
+    try:
+        record = json.loads(record_file.read_text())
+        weights, signed = record["weights"], dict(record["model_json_fields"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{record_file}: not a valid integrity record ({exc})") from None
+    if _sha256_file(path / WEIGHTS_FILE) != weights:
+        raise ValueError(f"{path / WEIGHTS_FILE} does not match the sha256 recorded in "
+                         f"{INTEGRITY_FILE}: the weights are damaged or were replaced")
+    found = _field_digests(description)
+    edited = sorted(k for k in set(found) | set(signed) if found.get(k) != signed.get(k))
+    if edited:
+        raise ValueError(f"{path / CONFIG_FILE}: field(s) {edited} differ from those saved with the "
+                         f"weights ({INTEGRITY_FILE}); only {list(UNSIGNED_FIELDS)} may be edited")
+
+
+def _check_finite(state: dict, where: str) -> None:
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ValueError(f"{where}: non-finite (NaN or inf) values in tensor(s) {bad[:5]}"
+                         + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
+
+
+def _tensor_len(state: dict, name: str):
+    return int(state[name].shape[-1]) if name in state and state[name].dim() else None
+
+
+def check_description(d: dict, state: dict, where) -> None:
+    """Every model.json field against the weights and against each other: the temperature grid
+    (positive, increasing, as long as the input layer), param_names (unique, as many as the
+    output width, physical names in the dataset configuration's order followed by nuisances
+    chi_dia/s_m), ion, field and quantity (matching the dataset configuration and normaliser),
+    ood_warn <= ood_fail (positive). ValueError naming the field."""
+    from .ions import ion as make_ion
+    for key in ("model_config", "T", "ion", "field", "quantity", "param_names"):
+        if key not in d:
+            raise ValueError(f"{where}: missing field {key!r}")
+    T = np.asarray(d["T"], dtype=float)
+    if T.ndim != 1 or T.size < 2 or not np.all(np.isfinite(T)) or np.any(T <= 0) or np.any(np.diff(T) <= 0):
+        raise ValueError(f"{where}: T must be a strictly increasing list of positive temperatures [K]")
+    n_T = _tensor_len(state, "feat_shift")
+    if n_T is not None and n_T != T.size:
+        raise ValueError(f"{where}: T has {T.size} temperatures but the weights take {n_T}")
+    names = d["param_names"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"{where}: param_names must be a list of distinct names, got {names!r}")
+    n_x = _tensor_len(state, "x_mean")
+    if n_x is not None and n_x != len(names):
+        raise ValueError(f"{where}: param_names has {len(names)} names but the weights output {n_x} parameters")
+    try:
+        make_ion(d["ion"])
+    except ValueError as exc:
+        raise ValueError(f"{where}: ion: {exc}") from None
+    if d["quantity"] not in ("chi", "chiT"):
+        raise ValueError(f"{where}: quantity must be 'chi' or 'chiT', got {d['quantity']!r}")
+    warn, fail = d.get("ood_warn", 0.05), d.get("ood_fail", 100.0)
+    try:
+        warn, fail = float(warn), float(fail)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: ood_warn/ood_fail must be numbers, got {warn!r}/{fail!r}") from None
+    if not (np.isfinite(warn) and warn >= 0 and fail >= warn):
+        raise ValueError(f"{where}: need 0 <= ood_warn <= ood_fail, got ood_warn={warn}, ood_fail={fail}")
+    _check_against_dataset(d, T, names, where)
+
+
+def _check_against_dataset(d: dict, T: np.ndarray, names: list, where) -> None:
+    """The model's ion, field, quantity, T grid and param_names against its dataset_config and
+    dataset_normalizer (when recorded)."""
+    cfg, norm = d.get("dataset_config") or {}, d.get("dataset_normalizer") or {}
+    if cfg:
+        for key in ("ion", "field", "quantity"):
+            if key in cfg and cfg[key] != d[key]:
+                raise ValueError(f"{where}: {key} {d[key]!r} differs from the dataset configuration's "
+                                 f"{cfg[key]!r}")
+        expected = list(cfg.get("params") or {}) + [c for c in NUISANCE_COLUMNS if c in names]
+        if isinstance(cfg.get("params"), dict) and names != expected:
+            raise ValueError(f"{where}: param_names {names} do not match the dataset configuration's "
+                             f"parameters {list(cfg['params'])} (in that order, then chi_dia/s_m)")
+        try:
+            from .dataset import DatasetConfig
+            grid = DatasetConfig.from_dict(cfg).temperatures()
+        except (ValueError, TypeError):
+            grid = None
+        if grid is not None and (grid.size != T.size or not np.allclose(grid, T, rtol=1e-12)):
+            raise ValueError(f"{where}: T differs from the dataset configuration's temperature grid")
+    if norm and norm.get("quantity") not in (None, d["quantity"]):
+        raise ValueError(f"{where}: dataset_normalizer quantity {norm.get('quantity')!r} differs from "
+                         f"quantity {d['quantity']!r}")
 
 
 def _jsonable(obj):

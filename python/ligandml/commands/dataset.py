@@ -1,4 +1,4 @@
-"""`ligandml dataset generate|info|plot|config`: augmented training datasets from the shell."""
+"""`ligandml dataset generate|info|verify|plot|config`: augmented training datasets from the shell."""
 from __future__ import annotations
 
 import argparse
@@ -69,6 +69,9 @@ def add_parser(sub) -> None:
     info = dsub.add_parser("info", help="describe a dataset store")
     info.add_argument("path")
     info.add_argument("--json", action="store_true", help="print everything as JSON")
+    ver = dsub.add_parser("verify", help="check every chunk's checksum and the attributes of a store")
+    ver.add_argument("path")
+    ver.add_argument("--no-progress", action="store_true", help="no progress bar")
     plot = dsub.add_parser("plot", help="overview figure: curves, coverage, error histograms")
     plot.add_argument("path")
     plot.add_argument("--out", required=True, help="image file (PNG, PDF, SVG)")
@@ -100,7 +103,7 @@ def config_from_args(args):
 
 def run(args) -> int:
     """Dispatch to the dataset action."""
-    return {"generate": run_generate, "info": run_info, "plot": run_plot,
+    return {"generate": run_generate, "info": run_info, "verify": run_verify, "plot": run_plot,
             "config": run_config}[args.dataset_command](args)
 
 
@@ -116,6 +119,12 @@ def run_generate(args) -> int:
     try:
         ds = generate_dataset(config, args.out, backend=args.backend, client=client,
                               progress=not args.no_progress, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        import sys
+
+        print(f"interrupted: the chunks written so far are kept; rerun the same command to resume "
+              f"{args.out}", file=sys.stderr)
+        return 130
     finally:
         if client is not None:
             client.close()
@@ -128,23 +137,43 @@ def run_generate(args) -> int:
     return 0
 
 
+def run_verify(args) -> int:
+    """Exit 0 when the store verifies; 1 listing every damaged or missing chunk otherwise."""
+    from ..dataset import verify_store
+
+    report = verify_store(args.path, progress=not args.no_progress)
+    if report.ok:
+        print(report.message())
+        return 0
+    damaged = report.damaged or report.problems or report.stale_record
+    print(f"{args.path}: {'DAMAGED' if damaged else 'INCOMPLETE'}")
+    for line in report.lines():
+        print(f"  {line}")
+    print("rerun `ligandml dataset generate` with the same configuration and --out to recompute "
+          "damaged or missing chunks" + (" (or --overwrite)" if report.problems else ""))
+    return 1
+
+
 def run_info(args) -> int:
-    from ..dataset import open_dataset, store_status, summary
+    from ..dataset import open_dataset, store_status, summary, verify_store
 
     status = store_status(args.path)
-    complete = bool(status.get("complete"))
+    report = verify_store(args.path)
+    complete = report.ok
     out = {"path": args.path, "complete": complete, "chunks_done": status["chunks_done"],
            "n_chunks": status["n_chunks"], "size_MB": round(status["size_bytes"] / 1e6, 2),
            "ligandml_version": status.get("ligandml_version"), "backend": status.get("backend"),
            "representation": status.get("representation"), "seed": status.get("seed"),
            "config": status.get("config"), "timings": status.get("timings"),
-           "normalization": status.get("normalization")}
+           "normalization": status.get("normalization"), "verification": report.lines()}
     if complete:
         out["summary"] = summary(open_dataset(args.path))
     if args.json:
         print(json.dumps(out, indent=2))
         return 0 if complete else 1
-    print(f"{args.path}: {'complete' if complete else 'INCOMPLETE'} "
+    state = "complete, verified" if complete else (
+        "DAMAGED" if report.damaged or report.problems or report.stale_record else "INCOMPLETE")
+    print(f"{args.path}: {state} "
           f"({out['chunks_done']}/{out['n_chunks']} chunks), {out['size_MB']} MB, "
           f"ligandml {out['ligandml_version']}, backend {out['backend']}, seed {out['seed']}")
     cfg = out["config"] or {}
@@ -159,6 +188,8 @@ def run_info(args) -> int:
         print("summary: " + ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
                                       for k, v in out["summary"].items()))
     else:
+        for line in report.lines():
+            print(f"  {line}")
         print("rerun `ligandml dataset generate` with the same configuration and --out to resume")
     return 0 if complete else 1
 

@@ -29,7 +29,8 @@ from .observables import (chi_observable, diamagnetic_moment, draw_noise_levels,
 from .priors import PRIORS, scale_aware_box, scale_aware_half_width
 from .generate import generate_chunk, generate_dataset
 from .reader import Dataset, DatasetSplit, open_dataset, summary
-from .store import FORMAT, IncompleteDatasetError, open_store, store_status, write_chunk
+from .store import (FORMAT, DamagedDatasetError, IncompleteDatasetError, VerifyReport, open_store,
+                    store_status, verify_store, write_chunk)
 
 __all__ = [
     # general (multi-observable) datasets
@@ -38,7 +39,8 @@ __all__ = [
     "noise_levels", "normalize_observables", "observable_curves", "scale_aware_box",
     "scale_aware_half_width",
     # core
-    "ChunkData", "Dataset", "DatasetConfig", "DatasetSplit", "FORMAT", "IncompleteDatasetError",
+    "ChunkData", "DamagedDatasetError", "Dataset", "DatasetConfig", "DatasetSplit", "FORMAT",
+    "IncompleteDatasetError", "VerifyReport", "verify_store",
     "QUANTITIES", "SAMPLINGS", "STREAM_ERRORS", "STREAM_NOISE", "STREAM_PARAMS", "STREAM_SPLIT",
     "T_SPACINGS", "compute_chunk", "draw_parameters", "generate_chunk", "generate_dataset",
     "open_dataset", "open_store", "plot_dataset", "store_status", "summary", "test_set_mask",

@@ -13,7 +13,7 @@ from .config import DatasetConfig
 from .observable_store import (add_observable_arrays, set_observable_normalization,
                                write_observable_rows)
 from .reader import Dataset, open_dataset
-from .store import finalize, open_store, prepare_store, write_chunk
+from .store import finalize, open_store, prepare_store, verify_store, write_chunk
 
 
 def _write(group, data) -> dict:
@@ -55,6 +55,23 @@ def _run_local(group, config, todo, backend, bar):
     return results
 
 
+def _verified_done(group, path):
+    """The done markers of an existing store after verifying it: damaged chunks are marked
+    not done (to be recomputed), a stale completion record is cleared (to be rewritten by
+    finalize). None when the store is complete and verifies. ValueError when its attributes
+    disagree with its arrays (a rerun cannot repair that)."""
+    report = verify_store(group)
+    if report.ok:
+        return None
+    if report.problems:
+        raise ValueError(report.message())
+    for chunk in report.damaged:
+        group["done"][chunk] = False
+    if group.attrs.get("complete"):
+        group.attrs.update({"complete": False, "attrs_sha256": None})
+    return group["done"][:]
+
+
 def _chunk_task(chunk: int, path: str, config: dict, backend: str) -> dict:
     """generate_chunk with the chunk index first, for client.map over the indices."""
     return generate_chunk(path, config, chunk, backend)
@@ -93,10 +110,10 @@ def generate_dataset(config: DatasetConfig, path, backend: str = "auto", client=
     resolved = resolve_backend(backend)
     t_start = time.perf_counter()
     group = prepare_store(path, config, resolved, overwrite)
-    if group.attrs.get("complete"):
+    done = _verified_done(group, path)
+    if done is None:
         return open_dataset(path)
     add_observable_arrays(group, config)
-    done = group["done"][:]
     todo = [int(c) for c in np.flatnonzero(~done)]
     with tqdm(total=len(todo), disable=not progress, unit="chunk",
               desc=f"dataset {path.name}") as bar:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..normalization import MinMaxNormalizer
 from .config import DatasetConfig
-from .store import open_store
+from .store import DamagedDatasetError, open_store, verify_store
 
 
 @dataclass
@@ -38,8 +38,15 @@ class Dataset:
     param_names, train / test (DatasetSplit), attrs (the store's attributes).
     """
 
-    def __init__(self, path):
+    def __init__(self, path, verify: bool = True):
         self.path = Path(path)
+        group = open_store(self.path)
+        if verify:
+            report = verify_store(group)
+            if not report.ok:
+                if report.damaged or report.problems or report.stale_record:
+                    raise DamagedDatasetError(report.message())
+                open_store(self.path, complete=True)  # IncompleteDatasetError: resume it
         self._group = open_store(self.path, complete=True)
         self.attrs = dict(self._group.attrs)
         self.config = DatasetConfig.from_dict(self.attrs["config"])
@@ -153,10 +160,14 @@ class Dataset:
                 f"{self.T.size} T, sigma_dia={c.sigma_dia}, sigma_m={c.sigma_m})")
 
 
-def open_dataset(path) -> Dataset:
-    """Open a complete dataset store. FileNotFoundError if absent, ValueError if not a ligandml
-    dataset, IncompleteDatasetError (a RuntimeError) if a run was interrupted."""
-    return Dataset(path)
+def open_dataset(path, verify: bool = True) -> Dataset:
+    """Open a complete dataset store, verified first (verify_store: every chunk's sha256, the
+    attributes against the arrays, the completion record; one read of the whole store).
+    FileNotFoundError if absent, ValueError if not a ligandml dataset, IncompleteDatasetError
+    (a RuntimeError) if a run was interrupted, DamagedDatasetError (a ValueError naming the
+    chunks or attributes) if it does not verify. verify=False skips the checksums (the
+    complete flag is still required)."""
+    return Dataset(path, verify=verify)
 
 
 def summary(dataset: Dataset) -> dict:
