@@ -154,7 +154,8 @@ def finite_field_cases(args) -> None:
         out = {}
         plain = {}
         for o in sorted({23, order}):
-            plain[o] = best_time(lambda: out.__setitem__(("plain", o), plain_on_order(er, batch, fields, T, o)), 1)
+            plain[o] = best_time(lambda: out.__setitem__(
+                ("plain", o), plain_on_order(er, batch, fields, T, o)), 1)
             print(f"  plain, full Lebedev-{o} sphere {per_set(plain[o])}  "
                   f"max rel err {max_rel_err(out[('plain', o)], ref):.1e}")
         for solver in solvers:
