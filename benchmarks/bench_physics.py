@@ -8,11 +8,15 @@ Prints wall times (best of --repeat) and curves per second for: the Er3+ D, E ta
 D, E sets at 1 T (Lebedev orientation average). No assertions: numbers to read and compare.
 
 Finite field on er-d3d prior draws (DESIGN.md scale-aware box), each beside the plain batched
-NumPy version (finite_field.plain_powder_moment: full Lebedev-23 sphere, 194 directions, one
-complex eigensolve per set, field and direction) run in the same process, with the ratio and the
-max relative error of both against a converged sphere average (folded 40 x 48 product rule):
-powder M/B at 1 T on 128 temperatures, powder M(H) at 2 K on 27 fields, and the er-d3d "powder"
-observable set end to end (draws + chi at 1 T on 64 T + M(H) at 2 K on 27 fields).
+NumPy version (finite_field.plain_powder_moment: full Lebedev sphere, one complex NumPy
+eigensolve per set, field and direction) run in the same process, with the ratio and the max
+relative error of both against a converged sphere average (folded 40 x 48 product rule). The
+plain version runs twice: on Lebedev 23 (194 directions) and on the smallest Lebedev order that
+reaches 2e-4 on the same draws (found in the script, printed with its error): the ratio at equal
+accuracy. Cases: powder M/B at 1 T on 128 temperatures, powder M(H) at 2 K on 27 fields, and the
+er-d3d "powder" observable set end to end (draws + chi at 1 T on 64 T + M(H) at 2 K on 27
+fields). The new path is timed with each eigensolver (finite_field.EIGENSOLVER: NumPy's, and
+torch's MKL one when torch is installed; torch on one thread).
 """
 from __future__ import annotations
 
@@ -81,6 +85,52 @@ def d3d_draws(n: int, seed: int = 0) -> dict:
     return {k: rng.uniform(-w, w, n) for k, w in D3D_HALF_WIDTHS_K.items()}
 
 
+#: the orders scipy.integrate.lebedev_rule provides, ascending
+LEBEDEV_ORDERS = (3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 35, 41, 47, 53, 59, 65, 71)
+#: the accuracy the targets state: max relative error against a converged sphere average
+TARGET_REL_ERR = 2e-4
+
+
+def max_rel_err(values, ref) -> float:
+    return float(np.abs(values / ref - 1).max())
+
+
+def smallest_lebedev_order(er, batch, fields, T, ref, tol=TARGET_REL_ERR):
+    """(order, full-sphere points, max rel err): the smallest Lebedev order whose sphere average
+    is within tol of ref on these draws, fields [T] and temperatures [K]. Evaluated on the
+    hemisphere (the same number as the full sphere: M(-n).(-n) = M(n).n and the rules are
+    centrosymmetric); the plain version is then timed on the full sphere of that order."""
+    from ligandml import finite_field as ff
+    from ligandml import orientations as ori
+
+    for order in LEBEDEV_ORDERS:
+        grid = ori.lebedev_grid(order, ff._active_qs(batch), ff.batch_symmetry(batch).mirror)
+        err = max_rel_err(ff.grid_moments(er, batch, fields, T, grid), ref)
+        if err <= tol:
+            return order, 2 * grid.size, err
+    raise RuntimeError(f"no Lebedev order up to {LEBEDEV_ORDERS[-1]} reaches {tol:g}")
+
+
+def plain_on_order(er, batch, fields, T, order):
+    """The plain version on the full Lebedev sphere of `order`: (N, len(fields), len(T))."""
+    from scipy.integrate import lebedev_rule
+
+    from ligandml import finite_field as ff
+
+    points, w = lebedev_rule(order)
+    return np.stack([ff.plain_powder_moment(er, batch, b, T, points.T, w / w.sum()) for b in fields], axis=1)
+
+
+def eigensolvers():
+    """The eigensolvers to time the new path with: NumPy's always, torch's (MKL) when installed."""
+    try:
+        import torch
+    except ImportError:
+        return ["numpy"]
+    torch.set_num_threads(1)
+    return ["numpy", "torch"]
+
+
 def finite_field_cases(args) -> None:
     from ligandml import finite_field as ff
     from ligandml import orientations as ori
@@ -90,33 +140,40 @@ def finite_field_cases(args) -> None:
     n_plain = args.n_plain
     batch = to_stevens_batch(d3d_draws(n_plain, seed=1))
     converged_grid = ori.reduced_product_grid(ff.batch_symmetry(batch), (0, 3, 6), 40, 8)
+    solvers = eigensolvers()
 
-    def report(label, plain_s, fast_s, plain_err, fast_err):
-        print(f"{label:60s} plain {plain_s / n_plain * 1e3:8.2f} ms/set  new {fast_s / n_plain * 1e3:7.3f}"
-              f" ms/set  ratio {plain_s / fast_s:5.1f}x  max rel err plain {plain_err:.1e} new {fast_err:.1e}")
+    def per_set(seconds):
+        return f"{seconds / n_plain * 1e3:8.2f} ms/set"
 
-    print(f"\nfinite field, {n_plain} er-d3d prior sets (plain = full Lebedev-23 sphere, 194 directions)")
-    T128 = np.geomspace(2, 300, 128)
-    ref = ff.grid_moments(er, batch, [1.0], T128, converged_grid)[:, 0]
-    out = {}
-    plain_s = best_time(lambda: out.__setitem__("plain", ff.plain_powder_moment(er, batch, 1.0, T128)), 1)
-    fast_s = best_time(lambda: out.__setitem__("fast", ligandml.powder_magnetization(
-        er, batch, [1.0], T128, backend="numpy")[:, 0]), args.repeat)
-    today_s = best_time(lambda: out.__setitem__("today", ligandml.powder_magnetization(
-        er, batch, [1.0], T128, backend="numpy", lebedev_order=23)[:, 0]), 1)
-    err = {k: np.abs(v / ref - 1).max() for k, v in out.items()}
-    report("powder M/B at 1 T, 128 T", plain_s, fast_s, err["plain"], err["fast"])
-    print(f"{'':60s} (Lebedev-23 hemisphere, this code: {today_s / n_plain * 1e3:.2f} ms/set, "
-          f"err {err['today']:.1e})")
+    def run_case(label, fields, T):
+        ref = ff.grid_moments(er, batch, fields, T, converged_grid)
+        order, points, order_err = smallest_lebedev_order(er, batch, fields, T, ref)
+        print(f"\n{label}, {n_plain} er-d3d prior sets; smallest Lebedev order within "
+              f"{TARGET_REL_ERR:g} of the converged average on these draws: {order} "
+              f"({points} directions), max rel err {order_err:.1e}")
+        out = {}
+        plain = {}
+        for o in sorted({23, order}):
+            plain[o] = best_time(lambda: out.__setitem__(
+                ("plain", o), plain_on_order(er, batch, fields, T, o)), 1)
+            print(f"  plain, full Lebedev-{o} sphere {per_set(plain[o])}  "
+                  f"max rel err {max_rel_err(out[('plain', o)], ref):.1e}")
+        for solver in solvers:
+            ff.EIGENSOLVER = solver
+            fast = best_time(lambda: out.__setitem__(solver, ligandml.powder_magnetization(
+                er, batch, fields, T, backend="numpy")), args.repeat)
+            print(f"  new, eigensolver {solver:5s}          {per_set(fast)}  "
+                  f"max rel err {max_rel_err(out[solver], ref):.1e}  ratio vs plain Lebedev-23 "
+                  f"{plain[23] / fast:5.1f}x, vs plain at equal accuracy (Lebedev-{order}) "
+                  f"{plain[order] / fast:5.1f}x")
+        ff.EIGENSOLVER = "auto"
+
+    print(f"\nfinite field (plain = plain_powder_moment: full Lebedev sphere, one complex NumPy "
+          f"eigensolve per set, field and direction; reference = folded 40 x 48 product rule)")
+    run_case("powder M/B at 1 T, 128 temperatures 2-300 K", np.array([1.0]), np.geomspace(2, 300, 128))
     B27 = np.arange(1, 28) * 0.2
     T2 = np.array([2.0])
-    ref = ff.grid_moments(er, batch, B27, T2, converged_grid)
-    plain_s = best_time(lambda: out.__setitem__("plain", np.stack(
-        [ff.plain_powder_moment(er, batch, b, T2) for b in B27], axis=1)), 1)
-    fast_s = best_time(lambda: out.__setitem__("fast", ligandml.powder_magnetization(
-        er, batch, B27, T2, backend="numpy")), args.repeat)
-    report("powder M(H) at 2 K, 27 fields 0.2-5.4 T", plain_s, fast_s,
-           np.abs(out["plain"] / ref - 1).max(), np.abs(out["fast"] / ref - 1).max())
+    run_case("powder M(H) at 2 K, 27 fields 0.2-5.4 T", B27, T2)
 
     n = args.n_d3d
     T64 = np.geomspace(2, 300, 64)
@@ -127,11 +184,15 @@ def finite_field_cases(args) -> None:
         mh = ligandml.powder_magnetization(er, params, B27, T2, backend="numpy")[:, :, 0]
         return chi, mh
 
-    seconds = best_time(er_d3d_powder, 1)
-    per_set = seconds / n
-    print(f"{'er-d3d powder set end to end (chi 64 T at 1 T + M(H) 27 fields)':60s} {per_set * 1e3:8.2f} ms/set "
-          f"on one process; 200,000 sets: {per_set * 2e5 / 60:.0f} min on one core, "
-          f"{per_set * 2e5 / 120:.0f} min on 2 cores (two processes, extrapolated from {n} sets)")
+    print()
+    for solver in solvers:
+        ff.EIGENSOLVER = solver
+        seconds = best_time(er_d3d_powder, 1)
+        per = seconds / n
+        print(f"er-d3d powder set end to end (chi 64 T at 1 T + M(H) 27 fields), eigensolver {solver}: "
+              f"{per * 1e3:.2f} ms/set on one process; 200,000 sets: {per * 2e5 / 60:.0f} min on one core, "
+              f"{per * 2e5 / 120:.0f} min on 2 cores (two processes, extrapolated from {n} sets)")
+    ff.EIGENSOLVER = "auto"
 
 
 if __name__ == "__main__":

@@ -198,3 +198,22 @@ def test_bad_directions_are_refused():
             cf.magnetization(1.0, 2.0, direction=bad)
     with pytest.raises(ValueError):
         ligandml.crystal_susceptibility(ER, KERSE2, [2.0], None)
+
+
+def test_torch_and_numpy_eigensolvers_give_the_same_moments(monkeypatch):
+    pytest.importorskip("torch")
+    batch = d3d_draws(4, seed=11)
+    B, T = np.array([0.2, 2.6, 5.4]), np.array([2.0, 30.0])
+    out = {}
+    for solver in ("numpy", "torch"):
+        monkeypatch.setattr(ff, "EIGENSOLVER", solver)
+        out[solver] = ligandml.powder_magnetization(ER, batch, B, T, backend="numpy")
+    # same physics through two LAPACKs (OpenBLAS, MKL): the moments agree to rounding
+    np.testing.assert_allclose(out["torch"], out["numpy"], rtol=1e-10)
+    assert np.all(out["numpy"] > 0)
+
+
+def test_bad_eigensolver_setting_is_refused(monkeypatch):
+    monkeypatch.setattr(ff, "EIGENSOLVER", "lapack")
+    with pytest.raises(ValueError, match="EIGENSOLVER"):
+        ligandml.powder_magnetization(ER, d3d_draws(1), [1.0], [2.0], backend="numpy")

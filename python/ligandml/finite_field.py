@@ -18,6 +18,8 @@ eigenvectors in O(n^2) per state (Jz is diagonal, J+ one superdiagonal), never a
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import orientations
@@ -30,6 +32,29 @@ from .parameters import StevensBatch
 
 #: eigensolves per block (sets x fields x directions); bounds memory to about 100 MB
 BLOCK_MATRICES = 6144
+#: the batched eigensolver: "auto" (torch's, i.e. MKL's, when torch is already imported in this
+#: process, else NumPy's), "numpy" or "torch". Both give the same numbers to rounding; on stacks
+#: of 16 x 16 matrices MKL's zheevd takes about half the time of NumPy's OpenBLAS one
+#: (benchmarks/bench_physics.py). "auto" never imports torch itself: importing torch before
+#: juliacall can crash (julia_import's torch-order rule).
+EIGENSOLVER = "auto"
+
+
+def _use_torch() -> bool:
+    if EIGENSOLVER not in ("auto", "numpy", "torch"):
+        raise ValueError(f"finite_field.EIGENSOLVER must be 'auto', 'numpy' or 'torch', got {EIGENSOLVER!r}")
+    return EIGENSOLVER == "torch" or (EIGENSOLVER == "auto" and "torch" in sys.modules)
+
+
+def batched_eigh(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvector columns of a stack of Hermitian matrices (..., d, d)
+    (units of h), with the solver chosen by EIGENSOLVER."""
+    if _use_torch():
+        import torch
+
+        energies, vecs = torch.linalg.eigh(torch.from_numpy(np.ascontiguousarray(h)))
+        return energies.numpy(), vecs.numpy()
+    return np.linalg.eigh(h)
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,7 +166,7 @@ def _group_moments(ion: Ion, H: np.ndarray, fields: np.ndarray, dirs: np.ndarray
         n_dot_j = np.einsum("pa,aij->pij", dirs, np.stack([jx, jy, jz]))
     scale = ion.gJ * MU_B_OVER_K_B * fields  # (nB,)
     h_tot = H[:, None, None] + scale[None, :, None, None, None] * n_dot_j[None, None]
-    energies, vecs = np.linalg.eigh(h_tot)
+    energies, vecs = batched_eigh(h_tot)
     moments = -ion.gJ * _diagonal_moments(vecs, dirs[None, None], m_values(ion.J),
                                           np.diagonal(j_plus(ion.J), 1))
     return _thermal_average(energies, moments, T)
@@ -261,7 +286,7 @@ def plain_powder_moment(ion: Ion, batch: StevensBatch, field_T: float, T: np.nda
     return out
 
 
-__all__ = ["BLOCK_MATRICES", "batch_symmetry", "crystal_chi", "crystal_grid",
+__all__ = ["BLOCK_MATRICES", "EIGENSOLVER", "batch_symmetry", "batched_eigh", "crystal_chi", "crystal_grid",
            "crystal_magnetization_table", "finite_field_chi", "grid_moments", "lebedev_hemisphere",
            "moment_to_chi", "plain_powder_moment", "powder_grid", "powder_magnetization_table",
            "powder_moment"]
