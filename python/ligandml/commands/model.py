@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .curve_input import add_curve_options, read_curve_input
+
 
 def add_parser(sub) -> None:
     """Register `train`, `predict` and `demo`."""
@@ -23,22 +25,21 @@ def add_parser(sub) -> None:
     t.set_defaults(func=run_train)
 
     p = sub.add_parser("predict", help="posterior of the parameters for a measured chi(T) curve")
-    p.add_argument("curve", help="CSV or whitespace-separated file with columns T and chi (or chiT)")
-    p.add_argument("--quantity", choices=("chi", "chiT"), default="chi",
-                   help="what the second column holds: chi [emu/mol] or chi*T [emu K/mol]")
-    p.add_argument("--ions-per-formula", type=float, default=1.0,
-                   help="magnetic ions per formula unit (the molar values are divided by it)")
+    add_curve_options(p)
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    p.add_argument("--n-samples", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--report", default="ligandml-report", help="folder for PNG, samples.csv, summary.md")
+    p.add_argument("--n-samples", type=int, default=1000, help="posterior samples to draw (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")
+    p.add_argument("--noise-rel", type=float, default=0.01,
+                   help="relative measurement sd used to judge the fit of the point estimate (default 0.01)")
+    p.add_argument("--report", default=None, metavar="FOLDER",
+                   help="write posterior.png, samples.csv and summary.md into FOLDER (default: write nothing)")
     p.set_defaults(func=run_predict)
 
     d = sub.add_parser("demo", help="the whole path on the three benchmark curves with the shipped model")
     d.add_argument("--out", default="ligandml-demo", help="report folder")
     d.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    d.add_argument("--n-samples", type=int, default=1000)
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--n-samples", type=int, default=1000, help="posterior samples per curve (default 1000)")
+    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.set_defaults(func=run_demo)
 
 
@@ -68,16 +69,45 @@ def run_train(args) -> int:
 
 
 def run_predict(args) -> int:
-    from ..curves import read_curve
+    """Read and check the curve (before loading anything slow), sample the posterior, report
+    the prior-box and fit checks; exit 3 when the model fails for this curve (unless --force)."""
+    import sys
+
     from ..model import load_model
-    from ..report import write_posterior_report
-    T, values = read_curve(args.curve, args.quantity)
+
+    if args.n_samples < 1:
+        raise ValueError(f"--n-samples must be >= 1, got {args.n_samples}")
+    if not args.noise_rel > 0:
+        raise ValueError(f"--noise-rel must be > 0, got {args.noise_rel}")
+    curve = read_curve_input(args)
+    for note in curve.notes:
+        print(note)
     model = load_model(args.model)
-    post = model.predict(T, values, n_samples=args.n_samples, seed=args.seed, quantity=args.quantity,
-                         ions_per_formula=args.ions_per_formula)
-    out = write_posterior_report(post, args.report, name=Path(args.curve).name)
-    print((out / "summary.md").read_text())
-    print(f"wrote {out}/posterior.png, samples.csv, summary.md")
+    if args.ion != "Er3+" and args.ion != model.ion_name:
+        raise ValueError(f"--ion {args.ion}: the model was trained for {model.ion_name}")
+    post = model.predict(curve.T, curve.values, n_samples=args.n_samples, seed=args.seed,
+                         quantity=curve.quantity, ions_per_formula=curve.ions_per_formula,
+                         field=curve.field_T, force=args.force)
+    med = post.median()
+    print(f"posterior median (canonical): " + ", ".join(f"{k} = {v:.4g}" for k, v in med.items()))
+    if curve.sigma_dia is not None:
+        print(f"sigma_dia (Pascal, {args.formula}): {curve.sigma_dia:.2g} emu/mol per ion; "
+              f"the model was trained with sigma_dia = {model.dataset_config.get('sigma_dia', 'unknown')}")
+    box = post.prior_box_report()
+    fit = post.misfit(noise_rel=args.noise_rel)
+    print(f"prior box: {box.message}")
+    print(f"fit check at {args.noise_rel:g} relative noise: {fit.message}")
+    if not fit.describes:
+        print(f"warning: {fit.message}", file=sys.stderr)
+    if args.report:
+        from ..report import write_posterior_report
+
+        out = write_posterior_report(post, args.report, name=Path(args.curve).name)
+        print((out / "summary.md").read_text())
+        print(f"wrote {out}/posterior.png, samples.csv, summary.md")
+    if box.failed and not args.force:
+        print(f"ligandml predict: error: {box.message} (--force reports it anyway)", file=sys.stderr)
+        return 3
     return 0
 
 
