@@ -41,12 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: API spellings in library messages -> the CLI's own words
 _CLI_WORDS = (
-    (r"[A-Za-z_]+=[^\s,;)]+ \(CLI (--[^)]+)\)", r"\1"),  # "x=1 (CLI --x 1)" -> "--x 1"
+    (r"[A-Za-z_]+=[^\s,;)]+(?: with \w+)? \(CLI (--[^)]+)\)", r"\1"),  # "x=1 (CLI --x 1)" -> "--x 1"
     (r"\boverwrite=True\b", "--overwrite"),
     (r"\bdrop_invalid=True\b", "--drop-invalid"),
     (r"\baverage_repeats=True\b", "--average-repeats TOL"),
     (r"\bforce=True\b", "--force"),
     (r"\bions_per_formula=", "--ions-per-formula "),
+    (r"\bions_per_formula\b", "--ions-per-formula"),
     (r"\bquantity='(\w+)'", r"--quantity \1"),
     (r"\bnoise_rel\b", "--noise-rel"),
     (r"\bsigma_dia\b(?!\))", "--sigma-dia"),

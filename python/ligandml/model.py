@@ -216,8 +216,8 @@ class InverseModel:
         if abs(float(field_T) - model_T) > FIELD_TOL_T and not force:
             trained = "zero field" if self.field is None else f"{model_T:g} T"
             raise ValueError(f"the curve was measured at {float(field_T):.4g} T but the model was trained "
-                             f"at {trained}; use a model trained at {float(field_T):.4g} T "
-                             "(or force=True, CLI --force)")
+                             f"at {trained}; use a model trained at {float(field_T):.4g} T, or pass "
+                             "force=True (CLI --force)")
 
     def predict(self, T, chi, n_samples: int = 1000, seed=None, quantity: str = "chi",
                 ions_per_formula: float = 1.0, field=None, force: bool = False):

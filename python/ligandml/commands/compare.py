@@ -86,4 +86,9 @@ def run(args) -> int:
 
         out = write_comparison_report(results, args.report, title=f"ligandml compare {args.curve}")
         print(f"wrote {out}/table.md, table.csv, solutions_*.csv, posteriors.png")
+    if results and all(r.note.startswith("failed:") for r in results):
+        import sys
+
+        print("ligandml compare: error: every method failed for this curve (see the notes)", file=sys.stderr)
+        return 3
     return 0

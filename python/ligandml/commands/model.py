@@ -11,15 +11,19 @@ def add_parser(sub) -> None:
     t = sub.add_parser("train", help="train a VAE-INN (or conditional INN) model on a dataset")
     t.add_argument("--data", required=True, help="dataset store written by `ligandml dataset generate`")
     t.add_argument("--out", required=True, help="model folder to write")
-    t.add_argument("--config", default=None, help="train.toml with [model] and [training] tables")
+    t.add_argument("--config", default="default", metavar="TOML|NAME",
+                   help="train.toml with [model] and [training] tables, or the name of a model shipped "
+                        "in the package whose train.toml to use (default: 'default', the recipe of the "
+                        "shipped model)")
     t.add_argument("--kind", default=None,
                    help="faithful: VAE (latent 3) + Ardizzone INN; vae_cinn: the VAE + a conditional INN "
                         "on its latent; cinn: conditional INN on the whole curve")
     t.add_argument("--epochs", type=int, default=None, help="epochs for every training phase")
     t.add_argument("--time-limit", type=float, default=None, help="seconds per training phase")
-    t.add_argument("--seed", type=int, default=None, help="random seed")
-    t.add_argument("--max-curves", type=int, default=0, help="train on a random subset of this many curves")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--seed", type=int, default=None, help="random seed (default: the config's)")
+    t.add_argument("--max-curves", type=int, default=0,
+                   help="train on a random subset of this many curves (default 0: all)")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.set_defaults(func=run_train)
@@ -43,6 +47,24 @@ def add_parser(sub) -> None:
     d.set_defaults(func=run_demo)
 
 
+def train_config_path(config: str) -> Path:
+    """The train.toml to read: `config` itself when it is a file, else the train.toml of the
+    model of that name shipped in the package (e.g. "default")."""
+    from ..model import DEFAULT_MODEL_DIR
+
+    path = Path(config)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ValueError(f"--config {config} is a folder; give its train.toml")
+    shipped = DEFAULT_MODEL_DIR.parent / config / "train.toml"
+    if path.name == config and shipped.is_file():
+        return shipped
+    names = sorted(p.parent.name for p in DEFAULT_MODEL_DIR.parent.glob("*/train.toml"))
+    raise ValueError(f"--config {config}: no such file, and no shipped model of that name "
+                     f"(shipped: {', '.join(names) or 'none'})")
+
+
 def run_train(args) -> int:
     import torch
 
@@ -50,7 +72,7 @@ def run_train(args) -> int:
     from ..training import TrainConfig, read_train_toml, train_from_dataset
     if args.threads:
         torch.set_num_threads(args.threads)
-    model_d, train_d = read_train_toml(args.config) if args.config else ({}, {})
+    model_d, train_d = read_train_toml(train_config_path(args.config))
     if args.kind:
         model_d["kind"] = args.kind
     if args.epochs is not None:
