@@ -135,8 +135,8 @@ def run_network(model, name: str, T, chi, n_samples: int = 1000, seed: int = 0,
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        post = model.predict(T, chi, n_samples=n_samples, seed=seed,
-                             field=0.0 if field is None else field, force=True)
+        model.check_field(0.0 if field is None else field)  # refused in this row, with the message
+        post = model.predict(T, chi, n_samples=n_samples, seed=seed, force=True)  # checked by the caller
     sec = time.perf_counter() - t0
     notes = [_warning_text(w.message) for w in caught]
     box = post.prior_box_report()
