@@ -187,8 +187,10 @@ def test_out_of_distribution_curves_warn_or_fail(tiny_models, kind):
     with warnings.catch_warnings():
         warnings.simplefilter("error", OutOfDistributionWarning)
         model.predict(T, chi, n_samples=10)  # in distribution: no warning
-    with pytest.warns(OutOfDistributionWarning):
-        model.predict(T, chi + 0.05, n_samples=10)  # chi_dia 25 sigma away
+    with pytest.raises(ValueError, match="Curie constant"):  # refused by the plausibility check
+        model.predict(T, chi + 0.05, n_samples=10)
+    with pytest.warns(OutOfDistributionWarning):  # forced past it, the OOD check still warns
+        model.predict(T, chi + 0.05, n_samples=10, force=True)  # chi_dia 25 sigma away
     with pytest.raises(ValueError, match="far outside"):
         model.predict(T, chi * 1000, n_samples=10)  # wrong units
     with pytest.raises(ValueError, match="NaN"):

@@ -80,12 +80,38 @@ def _result(method: str, found_by, seconds: float, note: str = "") -> MethodResu
                         solutions=None if sampled else found_by.solutions, posterior=found_by, note=note)
 
 
+def _warning_text(message) -> str:
+    """A warning as its one-line message (not its class name)."""
+    text = " ".join(str(message).split())
+    if text.startswith("Julia backend unavailable"):
+        return "Julia unavailable, NumPy used"
+    return text
+
+
 def run_least_squares(T, chi, ion="Er3+", with_chi_dia: bool = True, starts: int = 64,
-                      field=None, seed: int = 0) -> MethodResult:
-    """Multi-start LM on a per-ion chi curve [emu/mol]; with or without a free chi_dia."""
+                      field=None, seed: int = 0, noise_rel: float = 0.01) -> MethodResult:
+    """Multi-start LM on a per-ion chi curve [emu/mol]; with or without a free chi_dia. The
+    note names a poor best fit (reduced chi^2 at noise_rel far above 1: "the model does not
+    describe this curve", with the worst temperatures)."""
     fit = fit_least_squares(T, chi, ion, nuisance=("chi_dia",) if with_chi_dia else (),
-                            starts=starts, field=field, seed=seed)
-    return _result("least squares" + ("" if with_chi_dia else " (no chi_dia)"), fit, fit.seconds)
+                            starts=starts, field=field, seed=seed, force=True)
+    note = ""
+    bad = fit_misfit(fit, T, chi, ion, field, noise_rel)
+    if not bad.describes:
+        note = bad.message
+    return _result("least squares" + ("" if with_chi_dia else " (no chi_dia)"), fit, fit.seconds, note)
+
+
+def fit_misfit(fit, T, chi, ion="Er3+", field=None, noise_rel: float = 0.01):
+    """ligandml.plausibility.misfit of a FitResult's best solution against the per-ion curve
+    chi [emu/mol] on T [K] (same ion and field [T] as the fit), at relative noise noise_rel."""
+    from .plausibility import misfit
+    from .sweeps import powder_susceptibility
+
+    pars = {n: np.array([fit.best[n]]) for n in fit.names}
+    curve = powder_susceptibility(ion, pars, T, field=field)[0]
+    fitted = fit.best.get("s_m", 1.0) * curve + fit.best.get("chi_dia", 0.0)
+    return misfit(T, chi, fitted, noise_rel=noise_rel, n_params=len(fit.names) + len(fit.nuisance))
 
 
 def run_grid_posterior(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float = 0.002,
@@ -94,22 +120,29 @@ def run_grid_posterior(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: f
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         post = grid_posterior(T, chi, ion, noise_rel=noise_rel, prior={"sigma_dia": sigma_dia},
-                              field=field, n_samples=n_samples, seed=seed)
+                              field=field, n_samples=n_samples, seed=seed, force=True)
     note = "" if post.grid_check["passed"] else f"grid check failed (tv {post.grid_check['tv']:.3f})"
     if caught and not note:
-        note = str(caught[0].message)[:80]
+        note = _warning_text(caught[0].message)
     return _result(f"exact posterior (noise {noise_rel:g})", post, post.seconds, note)
 
 
-def run_network(model, name: str, T, chi, n_samples: int = 1000, seed: int = 0) -> MethodResult:
-    """A VAE-INN model's posterior for a per-ion chi curve; point estimate: canonical median."""
+def run_network(model, name: str, T, chi, n_samples: int = 1000, seed: int = 0,
+                field=None) -> MethodResult:
+    """A VAE-INN model's posterior for a per-ion chi curve; point estimate: canonical median.
+    A model trained at another field than `field` [T] is refused (ValueError naming both); the
+    note says when most of the posterior mass lies outside the prior box."""
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        post = model.predict(T, chi, n_samples=n_samples, seed=seed)
+        model.check_field(0.0 if field is None else field)  # refused in this row, with the message
+        post = model.predict(T, chi, n_samples=n_samples, seed=seed, force=True)  # checked by the caller
     sec = time.perf_counter() - t0
-    note = "; ".join(sorted({type(w.message).__name__ for w in caught}))
-    return _result(f"VAE-INN {name}", post, sec, note)
+    notes = [_warning_text(w.message) for w in caught]
+    box = post.prior_box_report()
+    if box.failed:
+        notes.insert(0, box.message)
+    return _result(f"VAE-INN {name}", post, sec, "; ".join(dict.fromkeys(notes)))
 
 
 def run_hybrid(net: MethodResult, **kwargs) -> MethodResult:
@@ -124,25 +157,50 @@ def run_hybrid(net: MethodResult, **kwargs) -> MethodResult:
     return _result(net.method.replace("VAE-INN", "hybrid"), res, net.seconds + res.seconds)
 
 
+def _failed(method: str, exc: BaseException, seconds: float) -> MethodResult:
+    """A table row for a method that raised: NaN estimates, the message as its note."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return MethodResult(method, np.nan, np.nan, np.nan, seconds, note=f"failed: {text}")
+
+
+def _run(method: str, fn, *args, **kwargs) -> MethodResult:
+    t0 = time.perf_counter()
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, RuntimeError, ArithmeticError, KeyError, IndexError, TypeError) as exc:
+        return _failed(method, exc, time.perf_counter() - t0)
+
+
 def compare_curve(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float = 0.002,
                   models: dict | None = None, quantity: str = "chi", ions_per_formula: float = 1.0,
                   starts: int = 64, n_samples: int = 1000, field=None, seed: int = 0,
-                  grid: bool = True) -> list:
+                  grid: bool = True, force: bool = False) -> list:
     """Run every method on one curve (T [K]; chi [emu/mol] or chiT [emu K/mol] per formula unit).
 
     models: {name: loaded VAE-INN model}, or None for none. noise_rel: the relative measurement
-    sd assumed by the exact posterior; sigma_dia [emu/mol]: its chi_dia prior. Returns a list of
-    MethodResult in table order.
+    sd assumed by the exact posterior; sigma_dia [emu/mol]: its chi_dia prior. The curve's
+    plausibility for the ion is checked first (ImplausibleCurveError unless force). Each method
+    runs on its own: one that fails becomes a row with NaN estimates and the message as its
+    note. Returns a list of MethodResult in table order.
     """
+    from .plausibility import check_plausible
+
     T_arr, chi_ion = per_ion_chi(T, chi, quantity, ions_per_formula)
-    out = [run_least_squares(T_arr, chi_ion, ion, True, starts, field, seed),
-           run_least_squares(T_arr, chi_ion, ion, False, starts, field, seed)]
+    check_plausible(T_arr, chi_ion, ion, force=force)
+    out = [_run("least squares", run_least_squares, T_arr, chi_ion, ion, True, starts, field, seed,
+                noise_rel),
+           _run("least squares (no chi_dia)", run_least_squares, T_arr, chi_ion, ion, False, starts,
+                field, seed, noise_rel)]
     if grid:
-        out.append(run_grid_posterior(T_arr, chi_ion, ion, noise_rel, sigma_dia, field, 2 * n_samples, seed))
+        out.append(_run(f"exact posterior (noise {noise_rel:g})", run_grid_posterior, T_arr, chi_ion,
+                        ion, noise_rel, sigma_dia, field, 2 * n_samples, seed))
     for name, model in (models or {}).items():
-        net = run_network(model, name, T_arr, chi_ion, n_samples, seed)
+        net = _run(f"VAE-INN {name}", run_network, model, name, T_arr, chi_ion, n_samples, seed, field)
         out.append(net)
-        out.append(run_hybrid(net))
+        if net.posterior is None:
+            out.append(_failed(f"hybrid {name}", ValueError("no network samples to refine"), 0.0))
+            continue
+        out.append(_run(f"hybrid {name}", run_hybrid, net))
     return out
 
 

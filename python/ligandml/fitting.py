@@ -22,6 +22,7 @@ import pandas as pd
 from . import checks
 from .clustering import cluster_samples, distinct_minima
 from .curves import per_ion_chi
+from .plausibility import check_plausible
 from .likelihood import NUISANCES, CurveModel, check_names, measurement_sd
 from .optimize import batched_levenberg_marquardt, polish as polish_minimum, resolve_box, sobol_starts
 from .parameters import canonical_DE
@@ -134,7 +135,8 @@ def _best_dict(solutions: pd.DataFrame, names, nuisance) -> dict:
 def fit_least_squares(T, chi, ion, params=("D", "E"), nuisance=("chi_dia",), starts: int = 64,
                       field=None, box: dict | None = None, sigma=None, quantity: str = "chi",
                       ions_per_formula: float = 1.0, seed: int | None = 0, polish: bool = True,
-                      distinct_tol: float = 1e-3, backend: str | None = None) -> FitResult:
+                      distinct_tol: float = 1e-3, backend: str | None = None,
+                      force: bool = False) -> FitResult:
     """Multi-start Levenberg-Marquardt fit of a powder curve.
 
     T: temperatures [K]. chi: the curve, chi [emu/mol] or chiT [emu K/mol] (quantity), per
@@ -145,7 +147,10 @@ def fit_least_squares(T, chi, ion, params=("D", "E"), nuisance=("chi_dia",), sta
     ligandml.benchmark_task.DE_BOX) by a scrambled Sobol sequence (seed). field: None (zero-field
     Van Vleck) or the measuring field [T]. sigma: None for relative residuals
     (chi_model - chi)/chi, else the absolute measurement sd in the units of the curve.
-    distinct_tol: minima closer than this [K] count as one.
+    distinct_tol: minima closer than this [K] count as one. The curve is first checked against
+    what the ion can give (ligandml.plausibility.check_plausible: units, chi vs chiT, ions per
+    formula, sign, another ion); an implausible curve raises ImplausibleCurveError (a
+    ValueError naming the likely cause) unless force=True.
 
     Returns a FitResult: .best (dict), .solutions (DataFrame of the distinct minima). Raises
     ValueError for bad input, RuntimeError when no start converges.
@@ -155,6 +160,7 @@ def fit_least_squares(T, chi, ion, params=("D", "E"), nuisance=("chi_dia",), sta
     if int(starts) < 1:
         raise ValueError(f"starts must be >= 1, got {starts!r}")
     T_arr, y = per_ion_chi(T, chi, quantity, ions_per_formula)
+    check_plausible(T_arr, y, as_ion(ion), force=force)
     sd = measurement_sd(y, T_arr, sigma, quantity, ions_per_formula)
     box = resolve_box(box, names)
     model = CurveModel(as_ion(ion), T_arr, y, sd, names, nuisance,

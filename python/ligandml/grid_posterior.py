@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import checks
 from .curves import per_ion_chi
+from .plausibility import check_plausible
 from .benchmark_task import DE_BOX, inside_box
 from .clustering import distinct_minima
 from .likelihood import CurveModel, measurement_sd
@@ -350,7 +351,8 @@ def grid_posterior(T, chi, ion, noise_rel: float | None = 0.01, prior=None, sigm
                    spacing: float = 0.2, width_sd: float = 8.0, sd_per_cell: float = 0.35,
                    max_local: int = 150, max_modes: int = 24, tv_tol: float = 0.05,
                    max_refine: int = 2, n_samples: int = 4000, seed: int | None = 0,
-                   marginal_bins: int = 400, backend: str | None = None) -> GridPosterior:
+                   marginal_bins: int = 400, backend: str | None = None,
+                   force: bool = False) -> GridPosterior:
     """Exact posterior of (D, E [K], chi_dia [emu/mol][, s_m]) for one curve, on a grid.
 
     T [K]; chi: chi [emu/mol] or chiT [emu K/mol] (quantity) per formula unit with
@@ -359,14 +361,18 @@ def grid_posterior(T, chi, ion, noise_rel: float | None = 0.01, prior=None, sigm
     prior: GridPrior or dict (box [K], sigma_dia [emu/mol], sigma_m). field: None or [T].
     spacing: global grid spacing [K]; width_sd: half-width of the local grids in Laplace standard
     deviations; sd_per_cell: local cell width in standard deviations; tv_tol: largest accepted
-    fine-vs-coarse total variation (see module docstring). Returns a GridPosterior.
+    fine-vs-coarse total variation (see module docstring). The curve is first checked against
+    what the ion can give (ligandml.plausibility.check_plausible); an implausible one raises
+    ImplausibleCurveError (a ValueError naming the likely cause) unless force=True. Returns a
+    GridPosterior.
     """
     t0 = time.perf_counter()
     pri = GridPrior.make(prior)
     box = pri.box_dict
     T_arr, y = per_ion_chi(T, chi, quantity, ions_per_formula)
     if sigma is None and noise_rel is None:
-        raise ValueError("noise_rel must be > 0 (relative sd), got None; or give sigma=")
+        raise ValueError("give the measurement noise: noise_rel (relative sd > 0) or sigma (absolute)")
+    check_plausible(T_arr, y, as_ion(ion), force=force)
     sd = measurement_sd(y, T_arr, sigma, quantity, ions_per_formula, noise_rel)
     if spacing <= 0:
         raise ValueError(f"spacing must be > 0 K, got {spacing!r}")

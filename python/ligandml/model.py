@@ -98,6 +98,10 @@ class ModelConfig:
         return cls(**d)
 
 
+#: a curve measured more than this [T] away from the model's training field is refused
+FIELD_TOL_T = 0.1
+
+
 # ----------------------------------------------------------------------------- networks
 def build_net(config: ModelConfig, n_T: int, n_x: int) -> ModelNet:
     """A fresh network of config.kind (ligandml.nets) for n_T curve points and n_x parameters."""
@@ -207,18 +211,39 @@ class InverseModel:
             x = self.net.sample_x(lat, int(n_samples), gen) * self.net.x_std + self.net.x_mean
         return pd.DataFrame(x.cpu().numpy().astype(float), columns=self.param_names)
 
+    def check_field(self, field_T, force: bool = False) -> None:
+        """Refuse (ValueError naming both) a curve measured at field_T [T] (None: not recorded)
+        when the model was trained at another field (None = zero field), unless force."""
+        if field_T is None:
+            return
+        model_T = 0.0 if self.field is None else float(self.field)
+        if abs(float(field_T) - model_T) > FIELD_TOL_T and not force:
+            trained = "zero field" if self.field is None else f"{model_T:g} T"
+            raise ValueError(f"the curve was measured at {float(field_T):.4g} T but the model was trained "
+                             f"at {trained}; use a model trained at {float(field_T):.4g} T, or pass "
+                             "force=True (CLI --force)")
+
     def predict(self, T, chi, n_samples: int = 1000, seed=None, quantity: str = "chi",
-                ions_per_formula: float = 1.0):
+                ions_per_formula: float = 1.0, field=None, force: bool = False):
         """Posterior of the parameters for one measured curve.
 
         T [K]; chi [emu/mol per formula unit] (quantity="chi") or chi*T [emu K/mol]
-        (quantity="chiT"); ions_per_formula divides the molar values to per-ion values. The curve is
+        (quantity="chiT"); ions_per_formula divides the molar values to per-ion values. field:
+        the measuring field [T] when known (refused when the model was trained at another
+        field). The curve must be plausible for the model's ion (ligandml.plausibility: units,
+        chi vs chiT, ions per formula, sign, ion); force=True goes on anyway. The curve is
         interpolated onto the model grid (see prepare_curve). Returns a Posterior with n_samples
-        samples (D, E [K] and the nuisance chi_dia [emu/mol], s_m when the model has them).
+        samples (D, E [K] and the nuisance chi_dia [emu/mol], s_m when the model has them);
+        post.prior_box_report() says whether the model fails for this curve.
         """
+        from .plausibility import check_plausible
+
         if int(n_samples) < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
         chi_grid, info = prepare_curve(T, chi, self.T, quantity, ions_per_formula)
+        self.check_field(field, force)
+        check_plausible(T, chi, self.ion, quantity=quantity, ions_per_formula=ions_per_formula,
+                        force=force)
         with _one_cpu_thread(self.device):
             feats = self._features(chi_grid)
             excess = self.check_distribution(feats)

@@ -13,10 +13,24 @@ from dataclasses import dataclass, field as dc_field
 import numpy as np
 import pandas as pd
 
-from .benchmark_task import DE_BOX
+from .benchmark_task import DE_BOX, inside_box
 from .clustering import equivalence_clusters, nearest_centre
 from .error_model import chi_to_quantity
 from .parameters import canonical_DE, equivalent_DE, nearest_equivalent_distance
+
+
+#: more than this share of the samples outside the prior box is a failure of the model
+PRIOR_BOX_MAX_OUTSIDE = 0.2
+
+
+@dataclass(frozen=True)
+class PriorBoxReport:
+    """fraction_outside: share of the samples outside the prior box; failed: above the limit;
+    message: one line."""
+
+    fraction_outside: float
+    failed: bool
+    message: str
 
 
 class SampleSet:
@@ -109,6 +123,45 @@ class SampleSet:
         chi_dia = pick["chi_dia"].to_numpy() if "chi_dia" in pick else 0.0
         s_m = np.clip(pick["s_m"].to_numpy(), 1e-3, None) if "s_m" in pick else 1.0
         return apply_experimental_errors(chi, self.T, chi_dia=chi_dia, s_m=s_m, quantity=quantity)
+
+    def prior_box_report(self, max_outside: float = PRIOR_BOX_MAX_OUTSIDE) -> "PriorBoxReport":
+        """How much posterior mass lies outside the prior (training) box of D, E [K].
+
+        A sample counts as outside when (D, E) is outside `box`. More than max_outside of the
+        samples outside is a failure of the model for this curve (the curve is not one the model
+        was trained on: another ion or site symmetry, a D beyond the box, wrong units)."""
+        D, E = self.samples["D"].to_numpy(float), self.samples["E"].to_numpy(float)
+        box = self.box
+        out = ~inside_box(D, E, box)
+        frac = float(out.mean()) if out.size else 0.0
+        failed = frac > max_outside
+        med = self.median()
+        where = (f"{frac:.0%} of the posterior mass lies outside the prior box D in "
+                 f"[{box['D'][0]:g}, {box['D'][1]:g}] K, E in [{box['E'][0]:.4g}, {box['E'][1]:.4g}] K "
+                 f"(canonical median D = {med['D']:.3g} K, E = {med['E']:.3g} K)")
+        message = (f"the model fails for this curve: {where}; the curve is not one it was trained on "
+                   "(another ion or site, |D| beyond the box, or wrong units)" if failed else where)
+        return PriorBoxReport(fraction_outside=frac, failed=failed, message=message)
+
+    def misfit(self, noise_rel: float = 0.01, backend: str | None = None):
+        """How well the point estimate describes the input curve: ligandml.plausibility.misfit of
+        the curve computed at the canonical median (D, E [K], chi_dia [emu/mol], s_m) against
+        chi_input [emu/mol per ion], at relative noise noise_rel. Its .describes is False and its
+        message says "the model does not describe this curve" with the worst temperatures when
+        the reduced chi^2 is far above 1."""
+        from .error_model import apply_experimental_errors
+        from .julia_import import torch_safe_backend
+        from .plausibility import misfit
+        from .sweeps import powder_susceptibility
+
+        med = self.median()
+        pars = {c: np.array([float(med[c])]) for c in self.samples.columns if c not in ("chi_dia", "s_m")}
+        chi = powder_susceptibility(self.ion, pars, self.T, field=self.field,
+                                    backend=torch_safe_backend(backend))
+        fitted = apply_experimental_errors(chi, self.T, chi_dia=float(med.get("chi_dia", 0.0)),
+                                           s_m=float(med.get("s_m", 1.0)))[0]
+        return misfit(self.T, self.chi_input, fitted, noise_rel=noise_rel,
+                      n_params=len(self.samples.columns))
 
     def refine(self, **kwargs):
         """Least-squares refinement of the posterior's solutions (ligandml.fitting.refine_posterior)."""

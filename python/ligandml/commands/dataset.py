@@ -51,6 +51,11 @@ def _add_config_options(p) -> None:
                         "(e.g. --param D=-10:10 --param E=-6.667:6.667)")
     for field, (flag, typ, text) in _OVERRIDES.items():
         p.add_argument(flag, dest=field, type=typ, default=None, help=text)
+    p.add_argument("--formula", default=None, metavar="FORMULA",
+                   help="set sigma_dia to the Pascal uncertainty of this formula (per ion, see "
+                        "--ions-per-formula) instead of --sigma-dia")
+    p.add_argument("--ions-per-formula", type=float, default=1.0, metavar="N",
+                   help="magnetic ions per formula unit of --formula (default 1)")
 
 
 def add_parser(sub) -> None:
@@ -61,25 +66,34 @@ def add_parser(sub) -> None:
     gen = dsub.add_parser("generate", help="generate (or resume) a dataset into a Zarr store")
     _add_config_options(gen)
     gen.add_argument("--out", required=True, help="path of the Zarr store (a directory)")
-    gen.add_argument("--backend", default="auto", help="numpy, julia or auto (default)")
+    gen.add_argument("--backend", default=None,
+                     help="numpy, julia or auto (default: $LIGANDML_BACKEND, else auto)")
     gen.add_argument("--scheduler", default=None, metavar="ADDRESS",
                      help="dask.distributed scheduler address: map the chunks over its workers")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing store")
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
     info = dsub.add_parser("info", help="describe a dataset store")
-    info.add_argument("path")
+    info.add_argument("path", help="dataset store (the --out of `dataset generate`)")
     info.add_argument("--json", action="store_true", help="print everything as JSON")
     ver = dsub.add_parser("verify", help="check every chunk's checksum and the attributes of a store")
     ver.add_argument("path")
     ver.add_argument("--no-progress", action="store_true", help="no progress bar")
     plot = dsub.add_parser("plot", help="overview figure: curves, coverage, error histograms")
-    plot.add_argument("path")
+    plot.add_argument("path", help="dataset store (the --out of `dataset generate`)")
     plot.add_argument("--out", required=True, help="image file (PNG, PDF, SVG)")
     plot.add_argument("--examples", type=int, default=4, help="parameter sets in the curve panel")
     cfg = dsub.add_parser("config", help="print (or write) a configuration as TOML")
     _add_config_options(cfg)
     cfg.add_argument("--out", default=None, help="write to this TOML file instead of printing")
     p.set_defaults(func=run)
+
+
+def sigma_dia_from_formula(formula: str, ions_per_formula: float = 1.0) -> float:
+    """The Pascal uncertainty of chi_D of `formula` [emu/mol per magnetic ion]: the sigma_dia a
+    training configuration can use (ligandml.diamagnetic_correction)."""
+    from ..diamagnetic import diamagnetic_correction
+
+    return float(diamagnetic_correction(formula).per_ion(ions_per_formula)[1])
 
 
 def config_from_args(args):
@@ -89,6 +103,10 @@ def config_from_args(args):
     overrides = {f: getattr(args, f) for f in _OVERRIDES if getattr(args, f) is not None}
     if args.param:
         overrides["params"] = dict(args.param)
+    if getattr(args, "formula", None):
+        if args.sigma_dia is not None:
+            raise ValueError("give --sigma-dia or --formula (its Pascal uncertainty), not both")
+        overrides["sigma_dia"] = sigma_dia_from_formula(args.formula, args.ions_per_formula)
     if args.preset and args.config:
         raise ValueError("give --preset or --config, not both")
     if args.observables and args.preset != "er-d3d":

@@ -3,43 +3,66 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .curve_input import add_curve_options, read_curve_input
+
 
 def add_parser(sub) -> None:
     """Register `train`, `predict` and `demo`."""
     t = sub.add_parser("train", help="train a VAE-INN (or conditional INN) model on a dataset")
     t.add_argument("--data", required=True, help="dataset store written by `ligandml dataset generate`")
     t.add_argument("--out", required=True, help="model folder to write")
-    t.add_argument("--config", default=None, help="train.toml with [model] and [training] tables")
+    t.add_argument("--config", default="default", metavar="TOML|NAME",
+                   help="train.toml with [model] and [training] tables, or the name of a model shipped "
+                        "in the package whose train.toml to use (default: 'default', the recipe of the "
+                        "shipped model)")
     t.add_argument("--kind", default=None,
                    help="faithful: VAE (latent 3) + Ardizzone INN; vae_cinn: the VAE + a conditional INN "
                         "on its latent; cinn: conditional INN on the whole curve")
     t.add_argument("--epochs", type=int, default=None, help="epochs for every training phase")
     t.add_argument("--time-limit", type=float, default=None, help="seconds per training phase")
-    t.add_argument("--seed", type=int, default=None, help="random seed")
-    t.add_argument("--max-curves", type=int, default=0, help="train on a random subset of this many curves")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--seed", type=int, default=None, help="random seed (default: the config's)")
+    t.add_argument("--max-curves", type=int, default=0,
+                   help="train on a random subset of this many curves (default 0: all)")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.set_defaults(func=run_train)
 
     p = sub.add_parser("predict", help="posterior of the parameters for a measured chi(T) curve")
-    p.add_argument("curve", help="CSV or whitespace-separated file with columns T and chi (or chiT)")
-    p.add_argument("--quantity", choices=("chi", "chiT"), default="chi",
-                   help="what the second column holds: chi [emu/mol] or chi*T [emu K/mol]")
-    p.add_argument("--ions-per-formula", type=float, default=1.0,
-                   help="magnetic ions per formula unit (the molar values are divided by it)")
+    add_curve_options(p)
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    p.add_argument("--n-samples", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--report", default="ligandml-report", help="folder for PNG, samples.csv, summary.md")
+    p.add_argument("--n-samples", type=int, default=1000, help="posterior samples to draw (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")
+    p.add_argument("--noise-rel", type=float, default=0.01,
+                   help="relative measurement sd used to judge the fit of the point estimate (default 0.01)")
+    p.add_argument("--report", default=None, metavar="FOLDER",
+                   help="write posterior.png, samples.csv and summary.md into FOLDER (default: write nothing)")
     p.set_defaults(func=run_predict)
 
     d = sub.add_parser("demo", help="the whole path on the three benchmark curves with the shipped model")
     d.add_argument("--out", default="ligandml-demo", help="report folder")
     d.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    d.add_argument("--n-samples", type=int, default=1000)
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--n-samples", type=int, default=1000, help="posterior samples per curve (default 1000)")
+    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.set_defaults(func=run_demo)
+
+
+def train_config_path(config: str) -> Path:
+    """The train.toml to read: `config` itself when it is a file, else the train.toml of the
+    model of that name shipped in the package (e.g. "default")."""
+    from ..model import DEFAULT_MODEL_DIR
+
+    path = Path(config)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ValueError(f"--config {config} is a folder; give its train.toml")
+    shipped = DEFAULT_MODEL_DIR.parent / config / "train.toml"
+    if path.name == config and shipped.is_file():
+        return shipped
+    names = sorted(p.parent.name for p in DEFAULT_MODEL_DIR.parent.glob("*/train.toml"))
+    raise ValueError(f"--config {config}: no such file, and no shipped model of that name "
+                     f"(shipped: {', '.join(names) or 'none'})")
 
 
 def run_train(args) -> int:
@@ -49,7 +72,7 @@ def run_train(args) -> int:
     from ..training import TrainConfig, read_train_toml, train_from_dataset
     if args.threads:
         torch.set_num_threads(args.threads)
-    model_d, train_d = read_train_toml(args.config) if args.config else ({}, {})
+    model_d, train_d = read_train_toml(train_config_path(args.config))
     if args.kind:
         model_d["kind"] = args.kind
     if args.epochs is not None:
@@ -68,16 +91,45 @@ def run_train(args) -> int:
 
 
 def run_predict(args) -> int:
-    from ..curves import read_curve
+    """Read and check the curve (before loading anything slow), sample the posterior, report
+    the prior-box and fit checks; exit 3 when the model fails for this curve (unless --force)."""
+    import sys
+
     from ..model import load_model
-    from ..report import write_posterior_report
-    T, values = read_curve(args.curve, args.quantity)
+
+    if args.n_samples < 1:
+        raise ValueError(f"--n-samples must be >= 1, got {args.n_samples}")
+    if not args.noise_rel > 0:
+        raise ValueError(f"--noise-rel must be > 0, got {args.noise_rel}")
+    curve = read_curve_input(args)
+    for note in curve.notes:
+        print(note)
     model = load_model(args.model)
-    post = model.predict(T, values, n_samples=args.n_samples, seed=args.seed, quantity=args.quantity,
-                         ions_per_formula=args.ions_per_formula)
-    out = write_posterior_report(post, args.report, name=Path(args.curve).name)
-    print((out / "summary.md").read_text())
-    print(f"wrote {out}/posterior.png, samples.csv, summary.md")
+    if args.ion != "Er3+" and args.ion != model.ion_name:
+        raise ValueError(f"--ion {args.ion}: the model was trained for {model.ion_name}")
+    post = model.predict(curve.T, curve.values, n_samples=args.n_samples, seed=args.seed,
+                         quantity=curve.quantity, ions_per_formula=curve.ions_per_formula,
+                         field=curve.field_T, force=args.force)
+    med = post.median()
+    print(f"posterior median (canonical): " + ", ".join(f"{k} = {v:.4g}" for k, v in med.items()))
+    if curve.sigma_dia is not None:
+        print(f"sigma_dia (Pascal, {args.formula}): {curve.sigma_dia:.2g} emu/mol per ion; "
+              f"the model was trained with sigma_dia = {model.dataset_config.get('sigma_dia', 'unknown')}")
+    box = post.prior_box_report()
+    fit = post.misfit(noise_rel=args.noise_rel)
+    print(f"prior box: {box.message}")
+    print(f"fit check at {args.noise_rel:g} relative noise: {fit.message}")
+    if not fit.describes:
+        print(f"warning: {fit.message}", file=sys.stderr)
+    if args.report:
+        from ..report import write_posterior_report
+
+        out = write_posterior_report(post, args.report, name=Path(args.curve).name)
+        print((out / "summary.md").read_text())
+        print(f"wrote {out}/posterior.png, samples.csv, summary.md")
+    if box.failed and not args.force:
+        print(f"ligandml predict: error: {box.message} (--force reports it anyway)", file=sys.stderr)
+        return 3
     return 0
 
 
