@@ -166,7 +166,7 @@ def finite_field_cases(args) -> None:
                   f"max rel err {max_rel_err(out[solver], ref):.1e}  ratio vs plain Lebedev-23 "
                   f"{plain[23] / fast:5.1f}x, vs plain at equal accuracy (Lebedev-{order}) "
                   f"{plain[order] / fast:5.1f}x")
-        ff.EIGENSOLVER = "auto"
+        ff.EIGENSOLVER = "numpy"
 
     print(f"\nfinite field (plain = plain_powder_moment: full Lebedev sphere, one complex NumPy "
           f"eigensolve per set, field and direction; reference = folded 40 x 48 product rule)")
@@ -192,7 +192,7 @@ def finite_field_cases(args) -> None:
         print(f"er-d3d powder set end to end (chi 64 T at 1 T + M(H) 27 fields), eigensolver {solver}: "
               f"{per * 1e3:.2f} ms/set on one process; 200,000 sets: {per * 2e5 / 60:.0f} min on one core, "
               f"{per * 2e5 / 120:.0f} min on 2 cores (two processes, extrapolated from {n} sets)")
-    ff.EIGENSOLVER = "auto"
+    ff.EIGENSOLVER = "numpy"
 
 
 if __name__ == "__main__":

@@ -77,13 +77,14 @@ def test_ood_fail_comes_from_the_file(folder):
     T = model.T
     chi = 3.0 * er_curve(T)  # ~15 range widths outside the training curves
     assert model.ood_fail == 5.0  # the shipped file's value, not a built-in default
+    features = model._features(chi[None, :])  # the OOD check itself (predict's plausibility check comes first)
     with pytest.raises(ValueError, match="far outside the training distribution"):
-        model.predict(T, chi, n_samples=10, seed=0)
+        model.check_distribution(features)
     edit_json(folder, ood_fail=50.0)  # policy field: may be edited, and is honoured
     relaxed = load_model(folder)
     assert relaxed.ood_fail == 50.0
     with pytest.warns(UserWarning, match="outside the training distribution"):
-        post = relaxed.predict(T, chi, n_samples=10, seed=0)
+        post = relaxed.predict(T, chi, n_samples=10, seed=0, force=True)
     assert post.info["ood_excess"] > 5.0
     edit_json(folder, ood_fail=0.01)  # below ood_warn: inconsistent
     with pytest.raises(ValueError, match="ood_warn <= ood_fail"):

@@ -32,12 +32,14 @@ from .parameters import StevensBatch
 
 #: eigensolves per block (sets x fields x directions); bounds memory to about 100 MB
 BLOCK_MATRICES = 6144
-#: the batched eigensolver: "auto" (torch's, i.e. MKL's, when torch is already imported in this
-#: process, else NumPy's), "numpy" or "torch". Both give the same numbers to rounding; on stacks
-#: of 16 x 16 matrices MKL's zheevd takes about half the time of NumPy's OpenBLAS one
-#: (benchmarks/bench_physics.py). "auto" never imports torch itself: importing torch before
-#: juliacall can crash (julia_import's torch-order rule).
-EIGENSOLVER = "auto"
+#: the batched eigensolver: "numpy" (default), "torch" or "auto" (torch's, i.e. MKL's, when torch
+#: is already imported in this process, else NumPy's). Both give the same numbers to rounding, not
+#: to the bit; on stacks of 16 x 16 matrices MKL's zheevd takes about half the time of NumPy's
+#: OpenBLAS one (benchmarks/bench_physics.py). The default stays "numpy" because a dataset must
+#: give the same bytes whether or not the process happened to import torch (a dask worker
+#: without torch and a parent with it must write the same store). "auto" never imports torch
+#: itself: importing torch before juliacall can crash (julia_import's torch-order rule).
+EIGENSOLVER = "numpy"
 
 
 def _use_torch() -> bool:

@@ -186,13 +186,13 @@ class InverseModel:
         with torch.no_grad():
             return self.net.features(x)
 
-    def check_distribution(self, features: torch.Tensor) -> float:
+    def check_distribution(self, features: torch.Tensor, force: bool = False) -> float:
         """Compare a preprocessed curve with the per-temperature range [lo, hi] of the training
         curves. Returns the excess: the largest distance outside the range, in units of the range
         width (0 inside). Warns (OutOfDistributionWarning) above ood_warn, raises ValueError above
-        ood_fail (e.g. wrong units)."""
+        ood_fail (e.g. wrong units) unless force (then it only warns)."""
         excess = float(self.net.preprocessor.excess(features.detach()).max())
-        check_excess(excess, self.ood_warn, self.ood_fail, stacklevel=4)
+        check_excess(excess, self.ood_warn, np.inf if force else self.ood_fail, stacklevel=4)
         return excess
 
     # -- inference -------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ class InverseModel:
                         force=force)
         with _one_cpu_thread(self.device):
             feats = self._features(chi_grid)
-            excess = self.check_distribution(feats)
+            excess = self.check_distribution(feats, force)
             with torch.no_grad():
                 latent = self.net.latent(feats)[0]
             samples = self.sample_parameters(latent.cpu().numpy(), n_samples, seed)

@@ -57,7 +57,7 @@ def check_excess(excess, warn_above: float, fail_above: float = np.inf, what: st
         raise ValueError(
             f"the input curve is far outside the training distribution ({worst:.3g} range widths "
             "beyond it at some temperature); check units (emu/mol per ion; chi or chiT?), "
-            "ions_per_formula and the ion")
+            "ions_per_formula and the ion (force=True, CLI --force, goes on anyway)")
     bad = excess > warn_above
     n_bad = int(np.count_nonzero(bad))
     if n_bad:

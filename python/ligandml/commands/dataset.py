@@ -76,7 +76,7 @@ def add_parser(sub) -> None:
     info.add_argument("path", help="dataset store (the --out of `dataset generate`)")
     info.add_argument("--json", action="store_true", help="print everything as JSON")
     ver = dsub.add_parser("verify", help="check every chunk's checksum and the attributes of a store")
-    ver.add_argument("path")
+    ver.add_argument("path", help="dataset store (the --out of `dataset generate`)")
     ver.add_argument("--no-progress", action="store_true", help="no progress bar")
     plot = dsub.add_parser("plot", help="overview figure: curves, coverage, error histograms")
     plot.add_argument("path", help="dataset store (the --out of `dataset generate`)")
