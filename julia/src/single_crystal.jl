@@ -196,21 +196,16 @@ function grid_moments(
     weights::AbstractVector{<:Real};
     nchunks::Integer = Threads.nthreads(),
 )
-    isempty(fields) &&
-        throw(ArgumentError("fields is empty: give at least one field in tesla"))
-    out = zeros(n_sets(batch), length(fields), length(T))
-    for (i, b) in enumerate(fields)
-        out[:, i, :] .= powder_moment(
-            ion,
-            batch,
-            b,
-            T,
-            directions,
-            weights;
-            nchunks = nchunks,
-        )
-    end
-    return out
+    # the same weighted sum as powder_magnetization, on any grid (folded, plane, one direction)
+    return powder_magnetization(
+        ion,
+        batch,
+        fields,
+        T,
+        directions,
+        weights;
+        nchunks = nchunks,
+    )
 end
 
 """

@@ -21,18 +21,22 @@ def temperatures(T, name: str = "T") -> np.ndarray:
     return arr
 
 
+def positive(value, name: str) -> float:
+    """Return value as a float; raise ValueError (naming `name`, with its unit if the name has
+    one) unless it is a finite number > 0."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(out) or out <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return out
+
+
 def field(B, name: str = "field") -> float | None:
     """Return a measuring field in tesla as float (None stays None); raise ValueError unless
     it is a finite number > 0."""
-    if B is None:
-        return None
-    try:
-        value = float(B)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in tesla or None, got {B!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0 T (use None for zero field), got {B!r}")
-    return value
+    return None if B is None else positive(B, f"{name} [T] (None for zero field)")
 
 
 def fields(B, name: str = "B") -> np.ndarray:

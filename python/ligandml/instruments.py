@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import positive as _positive
 from .constants import MU_B_PER_ION_IN_EMU_PER_MOL, OERSTED_PER_TESLA
 from .curves import REPEAT_TOL_K, _first_few, merge_repeats, text_lines
 from .elements import molar_mass as formula_molar_mass
@@ -265,16 +266,6 @@ def _float_or_nan(cell: str) -> float:
         return float(cell)
     except ValueError:
         return np.nan
-
-
-def _positive(value, name):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return v
 
 
 def _moles(table, mass_mg, molar_mass, formula):

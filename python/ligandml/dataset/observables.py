@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import positive
 from ..constants import MU_B_PER_ION_IN_EMU_PER_MOL, OERSTED_PER_TESLA
 
 KINDS = ("chi", "M")
@@ -72,16 +73,6 @@ def _direction(value):
     return vec
 
 
-def _positive(value, what: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"observable {what} must be a number, got {value!r}") from None
-    if not np.isfinite(out) or out <= 0:
-        raise ValueError(f"observable {what} must be finite and > 0, got {value!r}")
-    return out
-
-
 def default_name(spec: dict) -> str:
     """"chi_powder_1T", "chi_powder_0T", "M_plane_2K", ... (a vector direction as "dir(a,b,c)")."""
     d = spec["direction"]
@@ -117,13 +108,13 @@ def check_observable(spec) -> dict:
         if "temperature" in spec:
             raise ValueError("a chi observable takes 'field' [T], not 'temperature'")
         if spec.get("field") is not None:
-            out["field"] = _positive(spec["field"], "field [T]")
+            out["field"] = positive(spec["field"], "observable field [T]")
         elif out["direction"] != "powder":
             raise ValueError("a single-crystal chi observable needs a measuring field [T] (> 0)")
     else:
         if "field" in spec:
             raise ValueError("an M observable takes 'temperature' [K], not 'field'")
-        out["temperature"] = _positive(spec.get("temperature"), "temperature [K]")
+        out["temperature"] = positive(spec.get("temperature"), "observable temperature [K]")
     name = spec.get("name")
     out = {"name": str(name) if name is not None else default_name(out), **out}
     return out
