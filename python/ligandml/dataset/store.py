@@ -150,9 +150,11 @@ def _defining_digest(attrs: dict) -> str:
     return _sha256_hex(_canonical({k: attrs.get(k) for k in DEFINING_ATTRS}))
 
 
-def _attrs_digest(group) -> str:
-    """sha256 of every root attribute (but attrs_sha256) and the parameters' names and unit."""
-    attrs = {k: v for k, v in dict(group.attrs).items() if k != "attrs_sha256"}
+def _attrs_digest(group, attrs: dict | None = None) -> str:
+    """sha256 of every root attribute (but attrs_sha256) and the parameters' names and unit;
+    attrs: the root attributes to digest (default: the group's own)."""
+    attrs = dict(group.attrs) if attrs is None else attrs
+    attrs = {k: v for k, v in attrs.items() if k != "attrs_sha256"}
     par = dict(group["parameters"].attrs)
     return _sha256_hex(_canonical({"root": attrs, "parameters": par}))
 
@@ -349,10 +351,11 @@ def finalize(group, config: DatasetConfig, timings: dict) -> None:
     hi = float(np.max(group["chunk_train_max"][:]))
     normalizer = MinMaxNormalizer(lo, hi, quantity=config.quantity)
     digests = group[CHECKSUM_ARRAY][:]
-    group.attrs.update({"normalization": normalizer.to_dict(), "timings": timings,
-                        "chunk_checksums": [_sha256_hex(d.tobytes()) for d in digests],
-                        "complete": True})
-    group.attrs["attrs_sha256"] = _attrs_digest(group)
+    record = {"normalization": normalizer.to_dict(), "timings": timings,
+              "chunk_checksums": [_sha256_hex(d.tobytes()) for d in digests], "complete": True}
+    final = json.loads(json.dumps({**dict(group.attrs), **record}))  # as the store will hold them
+    # one attribute write: no reader (another process's verify) sees complete without its digest
+    group.attrs.update({**record, "attrs_sha256": _attrs_digest(group, final)})
 
 
 def store_status(path) -> dict:
