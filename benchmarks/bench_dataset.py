@@ -100,6 +100,10 @@ def main(argv=None) -> int:
         print(f"wall (call)   {wall:7.2f} s   = {1e3 * per_set:.2f} ms per parameter set; "
               f"{full:,} sets would take about {per_set * full / 60:.1f} min "
               f"({per_set * full / 3600:.2f} h) at this rate")
+        if client is None:
+            print(f"              on 2 cores (two such processes, perfect scaling assumed): about "
+                  f"{per_set * full / 120:.1f} min; under 20 min needs <= {2 * 1200 / full * 1e3:.1f} "
+                  f"ms per set in one process")
     print(f"store size    {size / 1e6:7.1f} MB on disk (curves raw {raw / 1e6:.1f} MB float64, "
           f"ratio {raw / size:.2f} incl. metadata arrays)")
     t1 = time.perf_counter()
