@@ -154,7 +154,7 @@ class InverseModel:
     def __init__(self, net: ModelNet, *, T, ion: str, field, quantity: str, param_names,
                  dataset_config: dict | None = None, dataset_normalizer: dict | None = None,
                  train_config: dict | None = None, metrics: dict | None = None,
-                 ood_warn: float = 0.05, ood_fail: float = 100.0):
+                 ood_warn: float = 0.05, ood_fail: float = 100.0, observables: dict | None = None):
         self.net = net.eval()
         self.config = net.config
         self.T = np.asarray(T, dtype=float)
@@ -165,6 +165,21 @@ class InverseModel:
         self.train_config = train_config or {}
         self.metrics = metrics or {}
         self.ood_warn, self.ood_fail = float(ood_warn), float(ood_fail)
+        #: None (one powder chi(T) on T) or the observable index {name: {kind, direction, grid,
+        #: field | temperature, start, stop, unit, grid_unit}} of a multi-observable model, whose
+        #: T is then every observable's grid concatenated (K for chi, T for M)
+        self.observables = observables or None
+
+    @property
+    def observable_names(self) -> list[str]:
+        """The names predict(observables=...) takes, in column order ([] for a single-curve model)."""
+        from .model_observables import observable_names
+        return observable_names(self.observables) if self.observables else []
+
+    @property
+    def point_group(self) -> str | None:
+        """The point group of the training parameters (dataset configuration), or None."""
+        return self.dataset_config.get("point_group")
 
     @property
     def ion(self):
@@ -223,9 +238,10 @@ class InverseModel:
                              f"at {trained}; use a model trained at {float(field_T):.4g} T, or pass "
                              "force=True (CLI --force)")
 
-    def predict(self, T, chi, n_samples: int = 1000, seed=None, quantity: str = "chi",
-                ions_per_formula: float = 1.0, field=None, force: bool = False):
-        """Posterior of the parameters for one measured curve.
+    def predict(self, T=None, chi=None, n_samples: int = 1000, seed=None, quantity: str = "chi",
+                ions_per_formula: float = 1.0, field=None, force: bool = False, observables=None):
+        """Posterior of the parameters for one measured curve, or, for a multi-observable model,
+        for several (observables={name: (x, y)}, see predict_observables).
 
         T [K]; chi [emu/mol per formula unit] (quantity="chi") or chi*T [emu K/mol]
         (quantity="chiT"); ions_per_formula divides the molar values to per-ion values. field:
@@ -238,6 +254,15 @@ class InverseModel:
         """
         from .plausibility import check_plausible
 
+        if self.observables or observables is not None:
+            if T is not None or chi is not None:
+                raise ValueError("give either (T, chi) for a single-curve model or observables= for a "
+                                 "multi-observable model, not both")
+            return self.predict_observables(observables, n_samples=n_samples, seed=seed,
+                                            quantity=quantity, ions_per_formula=ions_per_formula,
+                                            force=force)
+        if T is None or chi is None:
+            raise ValueError("predict needs the measured curve: T [K] and chi")
         if int(n_samples) < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
         chi_grid, info = prepare_curve(T, chi, self.T, quantity, ions_per_formula)
@@ -256,6 +281,43 @@ class InverseModel:
                          info={**info, "ood_excess": excess, "n_samples": int(n_samples),
                                "kind": self.config.kind})
 
+    def predict_observables(self, observables: dict, n_samples: int = 1000, seed=None,
+                            quantity: str = "chi", ions_per_formula: float = 1.0,
+                            force: bool = False):
+        """Posterior of the parameters given every observable of a multi-observable model at once.
+
+        observables: {name: (x, y)}, one entry per name of model.observable_names: chi(T)
+        observables as (T [K], chi [emu/mol per formula unit], or chi*T [emu K/mol] with
+        quantity="chiT"), M(H) observables as (B [T], M [muB per formula unit]). Each curve is put
+        on the model's grid (chi as prepare_curve; M interpolated linearly in the field, ends
+        extrapolated). A missing or unknown name is a ValueError naming it. ions_per_formula
+        divides every curve to per-ion values. Returns a Posterior whose .observables is the
+        model's index and whose .chi_input holds the curves on the grids in physical units
+        (chi [emu/mol], M [muB/ion]), concatenated.
+        """
+        from .model_observables import prepare_observables
+
+        if not self.observables:
+            raise ValueError("this model takes one chi(T) curve: call predict(T, chi); "
+                             "observables= is for multi-observable models")
+        if int(n_samples) < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        row, physical, info = prepare_observables(observables, self.observables, self.quantity,
+                                                  ions_per_formula, quantity)
+        with _one_cpu_thread(self.device):
+            x = torch.as_tensor(row[None], dtype=torch.float32, device=self.device)
+            with torch.no_grad():
+                feats = self.net.features(x)
+            excess = self.check_distribution(feats, force)
+            with torch.no_grad():
+                latent = self.net.latent(feats)[0]
+            samples = self.sample_parameters(latent.cpu().numpy(), n_samples, seed)
+        from .posterior import Posterior
+        return Posterior(samples=samples, latent=latent.cpu().numpy(), T=self.T.copy(), chi_input=physical,
+                         ion=self.ion, field=None, model=self, observables=self.observables,
+                         info={"observables": info, "ood_excess": excess, "n_samples": int(n_samples),
+                               "kind": self.config.kind})
+
     def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:
         """(latents (n, n_latent), parameters DataFrame) of the stored training-curve subsample."""
         return (self.net.ref_latent.cpu().numpy(),
@@ -263,13 +325,18 @@ class InverseModel:
 
     # -- files -----------------------------------------------------------------------------------
     def description(self) -> dict:
+        """The model.json content; "observables" (the observable index) only for a
+        multi-observable model, so single-curve model files stay as they were."""
         from . import __version__
-        return {"format_version": FORMAT_VERSION, "package_version": __version__,
-                "model_config": self.config.to_dict(), "train_config": self.train_config,
-                "ion": self.ion_name, "field": self.field, "quantity": self.quantity,
-                "T": self.T.tolist(), "param_names": self.param_names,
-                "dataset_config": self.dataset_config, "dataset_normalizer": self.dataset_normalizer,
-                "metrics": self.metrics, "ood_warn": self.ood_warn, "ood_fail": self.ood_fail}
+        d = {"format_version": FORMAT_VERSION, "package_version": __version__,
+             "model_config": self.config.to_dict(), "train_config": self.train_config,
+             "ion": self.ion_name, "field": self.field, "quantity": self.quantity,
+             "T": self.T.tolist(), "param_names": self.param_names,
+             "dataset_config": self.dataset_config, "dataset_normalizer": self.dataset_normalizer,
+             "metrics": self.metrics, "ood_warn": self.ood_warn, "ood_fail": self.ood_fail}
+        if self.observables:
+            d["observables"] = self.observables
+        return d
 
     def save(self, path) -> Path:
         """Write weights.safetensors, model.json and integrity.json (the sha256 of the weights
@@ -330,7 +397,7 @@ class InverseModel:
                    param_names=d["param_names"], dataset_config=d.get("dataset_config"),
                    dataset_normalizer=d.get("dataset_normalizer"), train_config=d.get("train_config"),
                    metrics=d.get("metrics"), ood_warn=d.get("ood_warn", 0.05),
-                   ood_fail=d.get("ood_fail", 100.0))
+                   ood_fail=d.get("ood_fail", 100.0), observables=d.get("observables"))
 
 
 # ----------------------------------------------------------------------------- integrity
@@ -409,7 +476,9 @@ def check_description(d: dict, state: dict, where) -> None:
         if key not in d:
             raise ValueError(f"{where}: missing field {key!r}")
     T = np.asarray(d["T"], dtype=float)
-    if T.ndim != 1 or T.size < 2 or not np.all(np.isfinite(T)) or np.any(T <= 0) or np.any(np.diff(T) <= 0):
+    if d.get("observables"):
+        _check_observables(d["observables"], T, where)
+    elif T.ndim != 1 or T.size < 2 or not np.all(np.isfinite(T)) or np.any(T <= 0) or np.any(np.diff(T) <= 0):
         raise ValueError(f"{where}: T must be a strictly increasing list of positive temperatures [K]")
     n_T = _tensor_len(state, "feat_shift")
     if n_T is not None and n_T != T.size:
@@ -436,6 +505,25 @@ def check_description(d: dict, state: dict, where) -> None:
     _check_against_dataset(d, T, names, where)
 
 
+def _check_observables(index, T: np.ndarray, where) -> None:
+    """A multi-observable model's index against its T (the grids concatenated in column order)."""
+    if not isinstance(index, dict):
+        raise ValueError(f"{where}: observables must be a mapping name -> description")
+    try:
+        order = sorted(index, key=lambda n: index[n]["start"])
+        grids = [np.asarray(index[n]["grid"], dtype=float) for n in order]
+        spans = [(int(index[n]["start"]), int(index[n]["stop"])) for n in order]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: observables: malformed entry ({exc})") from None
+    stop = 0
+    for n, (a, b), g in zip(order, spans, grids):
+        if a != stop or b - a != g.size or index[n].get("kind") not in ("chi", "M"):
+            raise ValueError(f"{where}: observables: entry {n!r} does not fit the column layout")
+        stop = b
+    if T.ndim != 1 or stop != T.size or not np.allclose(np.concatenate(grids), T, rtol=1e-12):
+        raise ValueError(f"{where}: T differs from the observables' grids concatenated")
+
+
 def _check_against_dataset(d: dict, T: np.ndarray, names: list, where) -> None:
     """The model's ion, field, quantity, T grid and param_names against its dataset_config and
     dataset_normalizer (when recorded)."""
@@ -451,7 +539,7 @@ def _check_against_dataset(d: dict, T: np.ndarray, names: list, where) -> None:
                              f"parameters {list(cfg['params'])} (in that order, then chi_dia/s_m)")
         try:
             from .dataset import DatasetConfig
-            grid = DatasetConfig.from_dict(cfg).temperatures()
+            grid = DatasetConfig.from_dict(cfg).columns()
         except (ValueError, TypeError):
             grid = None
         if grid is not None and (grid.size != T.size or not np.allclose(grid, T, rtol=1e-12)):

@@ -190,6 +190,7 @@ class Posterior(SampleSet):
     field: float | None = None
     model: object = None
     info: dict = dc_field(default_factory=dict)
+    observables: dict | None = None
 
     @property
     def box(self) -> dict:

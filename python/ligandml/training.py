@@ -167,7 +167,7 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
                 train_config: TrainConfig | None = None, ion: str = "Er3+", field=None,
                 quantity: str = "chi", dataset_config: dict | None = None,
                 dataset_normalizer: dict | None = None, progress: bool = True, device=None,
-                pretrained_vae: InverseModel | None = None) -> InverseModel:
+                pretrained_vae: InverseModel | None = None, observables: dict | None = None) -> InverseModel:
     """Train a model on curves (N, n_T) in `quantity` units (emu/mol or emu K/mol, per ion) with
     their parameters (DataFrame: parameter columns, chi_dia, s_m, set_index...).
 
@@ -177,6 +177,8 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
     of refitting them on `curves`.
     pretrained_vae: for kinds with a VAE, reuse this model's VAE and preprocessing (same T grid)
     and train only the INN/flow on its latents.
+    observables: for a multi-observable model, the store's observable index (curves then hold
+    every observable concatenated, T their grids; see ligandml.model_observables).
     Returns the trained InverseModel (metrics and history in model.metrics / model.history).
     """
     mc = model_config or ModelConfig()
@@ -230,7 +232,7 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
         metrics[f"{phase}_epochs"] = int(g["epoch"].max())
     model = InverseModel(net.cpu().eval(), T=T, ion=ion, field=field, quantity=quantity, param_names=names,
                          dataset_config=dataset_config, dataset_normalizer=dataset_normalizer,
-                         train_config=tc.to_dict(), metrics=metrics)
+                         train_config=tc.to_dict(), metrics=metrics, observables=observables)
     model.history = hist
     return model
 
@@ -276,7 +278,8 @@ def train_from_dataset(data, out, *, model_config: ModelConfig | None = None,
                        device=None, max_curves: int = 0) -> InverseModel:
     """Train on a dataset folder written by ligandml.dataset and save the model folder `out`
     (weights.safetensors, model.json, history.csv, losses.png). max_curves > 0 uses a random subset
-    of that many curves (for quick runs)."""
+    of that many curves (for quick runs). A multi-observable store (config.observables) gives a
+    model that sees all of its observables at once (model.json records their index)."""
     from .dataset import open_dataset
     ds = open_dataset(data)
     curves = np.asarray(ds.curves, dtype=np.float32)
@@ -289,7 +292,8 @@ def train_from_dataset(data, out, *, model_config: ModelConfig | None = None,
     model = train_model(curves, params, np.asarray(ds.T), split, model_config=model_config,
                         train_config=train_config, ion=cfg.ion, field=cfg.field,
                         quantity=ds.representation, dataset_config=cfg.to_dict(),
-                        dataset_normalizer=ds.normalizer.to_dict(), progress=progress, device=device)
+                        dataset_normalizer=ds.normalizer.to_dict(), progress=progress, device=device,
+                        observables=ds.attrs.get("observables") if cfg.observables is not None else None)
     model.metrics["dataset"] = str(data)
     model.save(out)
     save_history(model, out)
