@@ -314,7 +314,7 @@ class InverseModel:
             samples = self.sample_parameters(latent.cpu().numpy(), n_samples, seed)
         from .posterior import Posterior
         return Posterior(samples=samples, latent=latent.cpu().numpy(), T=self.T.copy(), chi_input=physical,
-                         ion=self.ion, field=None, model=self, observables=self.observables,
+                         ion=self.ion, field=None, model=self, observable_index=self.observables,
                          info={"observables": info, "ood_excess": excess, "n_samples": int(n_samples),
                                "kind": self.config.kind})
 
