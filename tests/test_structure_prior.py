@@ -299,3 +299,26 @@ def test_structure_dataset_generates_and_reads_back(tmp_path):
     assert np.all(np.abs(values) <= half_widths(D3D))
     np.testing.assert_array_equal(values[::2], np.concatenate([draw_parameters(config, 0),
                                                                draw_parameters(config, 1)]))
+
+
+def test_cli_config_with_a_structure_prior(tmp_path, capsys):
+    from ligandml.cli import main as cli_main
+
+    out = tmp_path / "s.toml"
+    assert cli_main(["dataset", "config", "--prior", "structure", "--polyhedron", "square-antiprism",
+                     "--distance", "2.35", "--ligand", "O", "--residual", "0.05", "--n-sets", "50",
+                     "--out", str(out)]) == 0
+    c = DatasetConfig.from_toml(out)
+    assert c.point_group == "D4" and c.param_names == ["B20", "B40", "B44", "B60", "B64"]
+    assert c.structure["residual"] == 0.05 and c.structure["angle"] == pytest.approx(59.264, abs=1e-3)
+    xyz = tmp_path / "ErO6.xyz"
+    xyz.write_text("".join(f"O {x} {y} {z}\n" for x, y, z in
+                           polyhedron_positions("trigonal-octahedron", 2.3, 56.0)))
+    out2 = tmp_path / "l.toml"
+    assert cli_main(["dataset", "config", "--prior", "structure", "--ligands", str(xyz),
+                     "--ion", "Er3+", "--n-sets", "50", "--out", str(out2)]) == 2   # no point group
+    assert "needs the site's point group" in capsys.readouterr().err
+    assert cli_main(["dataset", "config", "--preset", "er-d3d", "--prior", "structure", "--ligands",
+                     str(xyz), "--n-sets", "50", "--out", str(out2)]) == 0
+    c2 = DatasetConfig.from_toml(out2)
+    assert c2.structure["ligand"] == "O" and len(c2.structure["ligands"]) == 6

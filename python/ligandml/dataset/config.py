@@ -94,7 +94,7 @@ class DatasetConfig:
     fraction of the scale-aware half-width, random_equivalent), projected onto point_group's
     allowed set, plus a Gaussian residual, inside the scale-aware box of width prior_width,
     whose ranges are the recorded params. point_group defaults to the polyhedron's; params must
-    be None or the group's allowed names. Defaults are written out on validation.
+    be None (or left at its default) or the group's allowed names. Defaults are written out on validation.
     """
 
     ion: str = "Er3+"
@@ -271,6 +271,8 @@ class DatasetConfig:
         from ..symmetry import allowed_parameters
 
         allowed = list(allowed_parameters(self.point_group).free)
+        if params == _default_params():  # params left at the D, E default: the allowed set
+            params = None
         if params is not None:
             names = [str(n) for n in params] if isinstance(params, (dict, list, tuple)) else None
             if names is None or sorted(names) != sorted(allowed):
