@@ -207,3 +207,71 @@ def per_ligand(value, n: int, elements, what: str) -> np.ndarray:
     if not np.all(np.isfinite(out)):
         raise ValueError(f"{what} must be finite")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# named polyhedra, built in the standard setting of their point group (ligandml.symmetry)
+# --------------------------------------------------------------------------------------------
+#: ideal polar angle of the octahedron and cube ligands seen down a threefold / fourfold axis [deg]
+MAGIC_ANGLE_DEG = float(np.degrees(np.arccos(1.0 / np.sqrt(3.0))))
+
+#: name -> (point group, ideal polar angle [deg], azimuths of the upper ring [deg], azimuths of the
+#: lower ring [deg], description). Upper ligands sit at polar angle theta, lower ones at
+#: 180 - theta; every ligand at the same distance.
+POLYHEDRA: dict[str, tuple[str, float, tuple[float, ...], tuple[float, ...], str]] = {
+    "trigonal-octahedron": (
+        "D3d", MAGIC_ANGLE_DEG, (0.0, 120.0, 240.0), (60.0, 180.0, 300.0),
+        "octahedron seen down a threefold axis (z), x in a mirror plane; theta > 54.74 deg is a "
+        "trigonal compression along z, theta < 54.74 deg an elongation (ErSe6 in KErSe2)"),
+    "trigonal-prism": (
+        "D3h", float(np.degrees(np.arctan(2.0 / np.sqrt(3.0)))), (0.0, 120.0, 240.0),
+        (0.0, 120.0, 240.0),
+        "trigonal prism, z along the threefold axis, x along a twofold axis; the ideal angle "
+        "49.11 deg makes all edges equal"),
+    "square-antiprism": (
+        "D4", float(np.degrees(np.arctan(1.0 / np.sqrt(0.5 - np.sin(np.pi / 8) ** 2)))),
+        (-22.5, 67.5, 157.5, 247.5), (22.5, 112.5, 202.5, 292.5),
+        "square antiprism (site symmetry D4d, whose crystallographic subgroup D4 is used), z "
+        "along the eightfold rotoinversion axis, x along a twofold axis; the ideal angle "
+        "59.26 deg makes all edges equal"),
+    "square-prism": (
+        "D4h", MAGIC_ANGLE_DEG, (45.0, 135.0, 225.0, 315.0), (45.0, 135.0, 225.0, 315.0),
+        "square prism, z along the fourfold axis, x along a twofold axis; 54.74 deg is the cube, "
+        "larger angles a tetragonal compression"),
+}
+
+
+def polyhedron_point_group(name: str) -> str:
+    """The point group (Schoenflies, ligandml.symmetry's standard setting) of the named polyhedron."""
+    return _polyhedron(name)[0]
+
+
+def _polyhedron(name: str):
+    if name not in POLYHEDRA:
+        raise ValueError(f"unknown polyhedron {name!r}; known: {', '.join(POLYHEDRA)}")
+    return POLYHEDRA[name]
+
+
+def polyhedron_positions(name: str, distance, angle=None) -> np.ndarray:
+    """Ligand positions [angstrom] of a named polyhedron (POLYHEDRA) around the ion at the origin.
+
+    distance: ion-ligand distance [angstrom]; angle: polar angle theta of the upper ligands from
+    +z [deg] (None: the polyhedron's ideal angle), the trigonal or tetragonal distortion. Both may
+    be arrays of one shape S (one polyhedron per element); returns (N, 3) for scalars, else
+    S + (N, 3). The polyhedron is in the standard setting of polyhedron_point_group(name).
+    """
+    group, ideal, upper, lower, _ = _polyhedron(name)
+    R = np.asarray(distance, dtype=float)
+    theta = np.asarray(ideal if angle is None else angle, dtype=float)
+    if not np.all(np.isfinite(R)) or np.any(R <= 0):
+        raise ValueError(f"polyhedron distance must be a positive number of angstrom, got {distance!r}")
+    if not np.all(np.isfinite(theta)) or np.any((theta <= 0) | (theta >= 90)):
+        raise ValueError(f"polyhedron angle must lie strictly between 0 and 90 deg (polar angle of "
+                         f"the upper ligands), got {angle!r}")
+    R, theta = np.broadcast_arrays(R, np.radians(theta))
+    rows = []
+    for azimuths, polar in ((upper, theta), (lower, np.pi - theta)):
+        for phi in np.radians(azimuths):
+            rows.append(np.stack([R * np.sin(polar) * np.cos(phi), R * np.sin(polar) * np.sin(phi),
+                                  R * np.cos(polar)], axis=-1))
+    return np.stack(rows, axis=-2)

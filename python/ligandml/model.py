@@ -47,7 +47,7 @@ NUISANCE_COLUMNS = ("chi_dia", "s_m")
 @dataclass
 class ModelConfig:
     """Architecture and preprocessing of a model (every field is saved with the model)."""
-    kind: str = "faithful"                 # "faithful" (VAE + Ardizzone INN), "vae_cinn", "cinn"
+    kind: str = "faithful"                 # "faithful" (VAE + Ardizzone INN), "vae_cinn", "cinn", "nsf"
     preprocessing: str = ""                # "minmax" | "standard" | "log_standard"; "" = kind's default
     # VAE (faithful)
     latent: int = 3
@@ -74,6 +74,12 @@ class ModelConfig:
     clamp: float = 2.0
     x_noise: float = 0.005                 # cinn: Gaussian jitter on standardised x while training
                                            # (dequantises the exact chi_dia = 0 of clean curves)
+    # cinn / nsf: noise conditioning, embedding, spline couplings (nsf)
+    n_noise: int = 0                       # noise-level inputs: 0 = not told the noise; 1 = one
+                                           # curve; n_obs = one per observable (nets/noise.py)
+    embedding: str = "mlp"                 # curve embedding: "mlp" or "conv" (1-D conv over T)
+    spline_bins: int = 8                   # nsf: bins of each rational-quadratic spline
+    spline_tail: float = 4.0               # nsf: splines on [-tail, tail] (standardised x), identity outside
     # VAE-plot reference: how many training curves keep their latents + parameters
     n_reference: int = 20000
 
@@ -85,6 +91,15 @@ class ModelConfig:
             raise ValueError(f"unknown preprocessing {self.preprocessing!r}")
         for name in ("vae_hidden", "mmd_widths", "embed_hidden"):
             setattr(self, name, tuple(getattr(self, name)))
+        if int(self.n_noise) != self.n_noise or self.n_noise < 0:
+            raise ValueError(f"n_noise must be an integer >= 0, got {self.n_noise!r}")
+        self.n_noise = int(self.n_noise)
+        if self.embedding not in ("mlp", "conv"):
+            raise ValueError(f"embedding must be 'mlp' or 'conv', got {self.embedding!r}")
+        if int(self.spline_bins) != self.spline_bins or self.spline_bins < 1:
+            raise ValueError(f"spline_bins must be a positive integer, got {self.spline_bins!r}")
+        if not (np.isfinite(self.spline_tail) and self.spline_tail > 0):
+            raise ValueError(f"spline_tail must be finite and > 0, got {self.spline_tail!r}")
 
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
@@ -100,6 +115,26 @@ class ModelConfig:
 
 #: a curve measured more than this [T] away from the model's training field is refused
 FIELD_TOL_T = 0.1
+#: the relative noise level a noise-aware model assumes when predict is given none (1 % per point;
+#: the geometric centre of the trained range when 1 % lies outside it)
+DEFAULT_PREDICT_NOISE = 0.01
+
+
+def parse_noise(value):
+    """A relative noise level from 0.005, "0.005" or "0.5%" (dimensionless, 0.01 = 1 % per point),
+    or a list of them (one per observable; also "0.5%,1%"). ValueError for anything else or a level <= 0."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [parse_noise(v) for v in value]
+    text = str(value).strip()
+    if "," in text:  # one level per observable: "0.5%,1%"
+        return [parse_noise(v) for v in text.split(",")]
+    try:
+        level = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"noise must be a relative level like 0.005 or 0.5%, got {value!r}") from None
+    if not (np.isfinite(level) and level > 0):
+        raise ValueError(f"noise must be a relative level > 0 (0.005 or 0.5%), got {value!r}")
+    return level
 
 
 # ----------------------------------------------------------------------------- networks
@@ -154,7 +189,7 @@ class InverseModel:
     def __init__(self, net: ModelNet, *, T, ion: str, field, quantity: str, param_names,
                  dataset_config: dict | None = None, dataset_normalizer: dict | None = None,
                  train_config: dict | None = None, metrics: dict | None = None,
-                 ood_warn: float = 0.05, ood_fail: float = 100.0):
+                 ood_warn: float = 0.05, ood_fail: float = 100.0, observables: dict | None = None):
         self.net = net.eval()
         self.config = net.config
         self.T = np.asarray(T, dtype=float)
@@ -165,6 +200,21 @@ class InverseModel:
         self.train_config = train_config or {}
         self.metrics = metrics or {}
         self.ood_warn, self.ood_fail = float(ood_warn), float(ood_fail)
+        #: None (one powder chi(T) on T) or the observable index {name: {kind, direction, grid,
+        #: field | temperature, start, stop, unit, grid_unit}} of a multi-observable model, whose
+        #: T is then every observable's grid concatenated (K for chi, T for M)
+        self.observables = observables or None
+
+    @property
+    def observable_names(self) -> list[str]:
+        """The names predict(observables=...) takes, in column order ([] for a single-curve model)."""
+        from .model_observables import observable_names
+        return observable_names(self.observables) if self.observables else []
+
+    @property
+    def point_group(self) -> str | None:
+        """The point group of the training parameters (dataset configuration), or None."""
+        return self.dataset_config.get("point_group")
 
     @property
     def ion(self):
@@ -196,10 +246,65 @@ class InverseModel:
         return excess
 
     # -- inference -------------------------------------------------------------------------------
-    def encode(self, chi_grid) -> np.ndarray:
-        """Standardised latent points (n, n_latent) of curves chi [emu/mol per ion] on the model grid."""
+    def encode(self, chi_grid, noise=None) -> np.ndarray:
+        """Standardised latent points (n, n_latent) of curves chi [emu/mol per ion] on the model
+        grid; noise: their relative noise level(s) for a noise-aware model (see noise_levels)."""
+        feats = self._features(chi_grid)
+        nz = self._noise_input(self.noise_levels(noise)[0], len(feats))
         with torch.no_grad():
-            return self.net.latent(self._features(chi_grid)).cpu().numpy()
+            return self.net.latent(feats, nz).cpu().numpy()
+
+    # -- noise level -----------------------------------------------------------------------------
+    @property
+    def noise_range(self) -> tuple:
+        """The trained (lo, hi) relative noise levels, one pair per noise input; () when the model
+        is not told the noise (config.n_noise = 0)."""
+        return self.net.noise_range
+
+    def noise_levels(self, noise=None, force: bool = False) -> tuple[np.ndarray | None, bool]:
+        """The relative noise level(s) (n_noise,) to tell the network, and whether they were
+        assumed. noise: a level (0.005 or "0.5%", for every observable) or one per observable;
+        None on a noise-aware model assumes DEFAULT_PREDICT_NOISE (1 %) with a one-line warning.
+        A model without noise input returns (None, False) for noise=None and refuses a level;
+        a level outside the trained range is refused (ValueError) unless force (then a warning)."""
+        n = self.net.n_noise
+        if n == 0:
+            if noise is not None:
+                raise ValueError("this model was trained without a noise input (n_noise = 0) and takes "
+                                 "no noise level; leave out noise= (CLI --noise) or use a noise-aware model")
+            return None, False
+        ranges = np.array(self.noise_range)
+        assumed = noise is None
+        if assumed:
+            inside = (ranges[:, 0] <= DEFAULT_PREDICT_NOISE) & (DEFAULT_PREDICT_NOISE <= ranges[:, 1])
+            levels = np.where(inside, DEFAULT_PREDICT_NOISE, np.sqrt(ranges[:, 0] * ranges[:, 1]))
+            warnings.warn("no noise level given: assuming " + ", ".join(f"{v:.3g}" for v in levels * 100)
+                          + " % relative noise per point; give your estimate with noise= (CLI --noise 0.5%)",
+                          UserWarning, stacklevel=3)
+            return levels, True
+        levels = np.atleast_1d(np.asarray(parse_noise(noise), dtype=float))
+        if levels.size == 1:
+            levels = np.full(n, levels[0])
+        if levels.shape != (n,):
+            raise ValueError(f"the model takes {n} noise level(s) (one per observable), got {levels.size}")
+        out = (levels < ranges[:, 0] * (1 - 1e-6)) | (levels > ranges[:, 1] * (1 + 1e-6))
+        if out.any():
+            k = int(np.flatnonzero(out)[0])
+            msg = (f"noise level {levels[k]:.3g} ({levels[k] * 100:.3g} %) lies outside the range the model "
+                   f"was trained on, {ranges[k, 0] * 100:.3g}-{ranges[k, 1] * 100:.3g} %")
+            if not force:
+                raise ValueError(msg + " (force=True, CLI --force, goes on anyway)")
+            warnings.warn(msg + "; going on (force): the posterior is an extrapolation", UserWarning,
+                          stacklevel=3)
+        return levels, False
+
+    def _noise_input(self, levels, n_curves: int):
+        """Noise features (n_curves, n_noise) of the levels (n_noise,), or None without noise input."""
+        if levels is None:
+            return None
+        lev = torch.as_tensor(np.asarray(levels, dtype=np.float32), device=self.device)
+        with torch.no_grad():
+            return self.net.noise_features(lev.reshape(1, -1).expand(n_curves, -1))
 
     def sample_parameters(self, latent, n_samples: int, seed=None) -> pd.DataFrame:
         """n_samples parameter sets (physical units: K, emu/mol, 1) for one latent point."""
@@ -223,38 +328,105 @@ class InverseModel:
                              f"at {trained}; use a model trained at {float(field_T):.4g} T, or pass "
                              "force=True (CLI --force)")
 
-    def predict(self, T, chi, n_samples: int = 1000, seed=None, quantity: str = "chi",
-                ions_per_formula: float = 1.0, field=None, force: bool = False):
-        """Posterior of the parameters for one measured curve.
+    def predict(self, T=None, chi=None, n_samples: int = 1000, seed=None, quantity: str = "chi",
+                ions_per_formula: float = 1.0, field=None, force: bool = False, noise=None,
+                observables=None):
+        """Posterior of the parameters for one measured curve, or, for a multi-observable model,
+        for several (observables={name: (x, y)}, see predict_observables).
 
         T [K]; chi [emu/mol per formula unit] (quantity="chi") or chi*T [emu K/mol]
         (quantity="chiT"); ions_per_formula divides the molar values to per-ion values. field:
         the measuring field [T] when known (refused when the model was trained at another
         field). The curve must be plausible for the model's ion (ligandml.plausibility: units,
         chi vs chiT, ions per formula, sign, ion); force=True goes on anyway. The curve is
-        interpolated onto the model grid (see prepare_curve). Returns a Posterior with n_samples
+        interpolated onto the model grid (see prepare_curve). noise: the curve's relative
+        measurement noise per point (0.005 or "0.5%"; one per observable for a multi-observable
+        model), told to a noise-aware model (config.n_noise > 0); None assumes 1 % with a warning;
+        a level outside the trained range is refused unless force; a model without noise input
+        refuses it (see noise_levels). Returns a Posterior with n_samples
         samples (D, E [K] and the nuisance chi_dia [emu/mol], s_m when the model has them);
         post.prior_box_report() says whether the model fails for this curve.
         """
         from .plausibility import check_plausible
 
+        if self.observables or observables is not None:
+            if T is not None or chi is not None:
+                raise ValueError("give either (T, chi) for a single-curve model or observables= for a "
+                                 "multi-observable model, not both")
+            return self.predict_observables(observables, n_samples=n_samples, seed=seed,
+                                            quantity=quantity, ions_per_formula=ions_per_formula,
+                                            force=force, noise=noise)
+        if T is None or chi is None:
+            raise ValueError("predict needs the measured curve: T [K] and chi")
         if int(n_samples) < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
         chi_grid, info = prepare_curve(T, chi, self.T, quantity, ions_per_formula)
         self.check_field(field, force)
         check_plausible(T, chi, self.ion, quantity=quantity, ions_per_formula=ions_per_formula,
                         force=force)
+        levels, assumed = self.noise_levels(noise, force)
         with _one_cpu_thread(self.device):
             feats = self._features(chi_grid)
             excess = self.check_distribution(feats, force)
             with torch.no_grad():
-                latent = self.net.latent(feats)[0]
+                latent = self.net.latent(feats, self._noise_input(levels, 1))[0]
             samples = self.sample_parameters(latent.cpu().numpy(), n_samples, seed)
         from .posterior import Posterior
         return Posterior(samples=samples, latent=latent.cpu().numpy(), T=self.T.copy(), chi_input=chi_grid,
                          ion=self.ion, field=self.field, model=self,
                          info={**info, "ood_excess": excess, "n_samples": int(n_samples),
-                               "kind": self.config.kind})
+                               "kind": self.config.kind,
+                               **({} if levels is None else {"noise": levels.tolist(),
+                                                             "noise_assumed": assumed})})
+
+    def predict_observables(self, observables: dict, n_samples: int = 1000, seed=None,
+                            quantity: str = "chi", ions_per_formula: float = 1.0,
+                            force: bool = False, noise=None):
+        """Posterior of the parameters given every observable of a multi-observable model at once.
+
+        observables: {name: (x, y)}, one entry per name of model.observable_names: chi(T)
+        observables as (T [K], chi [emu/mol per formula unit], or chi*T [emu K/mol] with
+        quantity="chiT"), M(H) observables as (B [T], M [muB per formula unit]). Each curve is put
+        on the model's grid (chi as prepare_curve; M interpolated linearly in the field, ends
+        extrapolated). A missing or unknown name is a ValueError naming it. ions_per_formula
+        divides every curve to per-ion values. noise: for a noise-aware model, the relative
+        noise per point of each observable: one level for all (0.005 or "0.5%"), a sequence in
+        observable_names order, or a dict {name: level}; None assumes 1 % with a warning (see
+        noise_levels). Returns a Posterior whose .observables are the model's observables and
+        whose .chi_input holds the curves on the grids in physical units (chi [emu/mol], M
+        [muB/ion]), concatenated (.observed: by name).
+        """
+        from .model_observables import prepare_observables
+
+        if not self.observables:
+            raise ValueError("this model takes one chi(T) curve: call predict(T, chi); "
+                             "observables= is for multi-observable models")
+        if int(n_samples) < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        row, physical, info = prepare_observables(observables, self.observables, self.quantity,
+                                                  ions_per_formula, quantity)
+        if isinstance(noise, dict):
+            from .model_observables import check_names
+            check_names(noise, self.observables)
+            noise = [parse_noise(noise[n]) for n in self.observable_names]
+        if noise is not None and self.net.n_noise == 1 and np.ndim(noise) and np.size(noise) > 1:
+            raise ValueError(f"this model takes one noise level for all observables, got {np.size(noise)}")
+        levels, assumed = self.noise_levels(noise, force)
+        with _one_cpu_thread(self.device):
+            x = torch.as_tensor(row[None], dtype=torch.float32, device=self.device)
+            with torch.no_grad():
+                feats = self.net.features(x)
+            excess = self.check_distribution(feats, force)
+            with torch.no_grad():
+                latent = self.net.latent(feats, self._noise_input(levels, 1))[0]
+            samples = self.sample_parameters(latent.cpu().numpy(), n_samples, seed)
+        from .posterior import Posterior
+        return Posterior(samples=samples, latent=latent.cpu().numpy(), T=self.T.copy(), chi_input=physical,
+                         ion=self.ion, field=None, model=self, observable_index=self.observables,
+                         info={"observables": info, "ood_excess": excess, "n_samples": int(n_samples),
+                               "kind": self.config.kind,
+                               **({} if levels is None else {"noise": levels.tolist(),
+                                                             "noise_assumed": assumed})})
 
     def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:
         """(latents (n, n_latent), parameters DataFrame) of the stored training-curve subsample."""
@@ -263,13 +435,18 @@ class InverseModel:
 
     # -- files -----------------------------------------------------------------------------------
     def description(self) -> dict:
+        """The model.json content; "observables" (the observable index) only for a
+        multi-observable model, so single-curve model files stay as they were."""
         from . import __version__
-        return {"format_version": FORMAT_VERSION, "package_version": __version__,
-                "model_config": self.config.to_dict(), "train_config": self.train_config,
-                "ion": self.ion_name, "field": self.field, "quantity": self.quantity,
-                "T": self.T.tolist(), "param_names": self.param_names,
-                "dataset_config": self.dataset_config, "dataset_normalizer": self.dataset_normalizer,
-                "metrics": self.metrics, "ood_warn": self.ood_warn, "ood_fail": self.ood_fail}
+        d = {"format_version": FORMAT_VERSION, "package_version": __version__,
+             "model_config": self.config.to_dict(), "train_config": self.train_config,
+             "ion": self.ion_name, "field": self.field, "quantity": self.quantity,
+             "T": self.T.tolist(), "param_names": self.param_names,
+             "dataset_config": self.dataset_config, "dataset_normalizer": self.dataset_normalizer,
+             "metrics": self.metrics, "ood_warn": self.ood_warn, "ood_fail": self.ood_fail}
+        if self.observables:
+            d["observables"] = self.observables
+        return d
 
     def save(self, path) -> Path:
         """Write weights.safetensors, model.json and integrity.json (the sha256 of the weights
@@ -330,7 +507,7 @@ class InverseModel:
                    param_names=d["param_names"], dataset_config=d.get("dataset_config"),
                    dataset_normalizer=d.get("dataset_normalizer"), train_config=d.get("train_config"),
                    metrics=d.get("metrics"), ood_warn=d.get("ood_warn", 0.05),
-                   ood_fail=d.get("ood_fail", 100.0))
+                   ood_fail=d.get("ood_fail", 100.0), observables=d.get("observables"))
 
 
 # ----------------------------------------------------------------------------- integrity
@@ -409,7 +586,9 @@ def check_description(d: dict, state: dict, where) -> None:
         if key not in d:
             raise ValueError(f"{where}: missing field {key!r}")
     T = np.asarray(d["T"], dtype=float)
-    if T.ndim != 1 or T.size < 2 or not np.all(np.isfinite(T)) or np.any(T <= 0) or np.any(np.diff(T) <= 0):
+    if d.get("observables"):
+        _check_observables(d["observables"], T, where)
+    elif T.ndim != 1 or T.size < 2 or not np.all(np.isfinite(T)) or np.any(T <= 0) or np.any(np.diff(T) <= 0):
         raise ValueError(f"{where}: T must be a strictly increasing list of positive temperatures [K]")
     n_T = _tensor_len(state, "feat_shift")
     if n_T is not None and n_T != T.size:
@@ -436,6 +615,25 @@ def check_description(d: dict, state: dict, where) -> None:
     _check_against_dataset(d, T, names, where)
 
 
+def _check_observables(index, T: np.ndarray, where) -> None:
+    """A multi-observable model's index against its T (the grids concatenated in column order)."""
+    if not isinstance(index, dict):
+        raise ValueError(f"{where}: observables must be a mapping name -> description")
+    try:
+        order = sorted(index, key=lambda n: index[n]["start"])
+        grids = [np.asarray(index[n]["grid"], dtype=float) for n in order]
+        spans = [(int(index[n]["start"]), int(index[n]["stop"])) for n in order]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: observables: malformed entry ({exc})") from None
+    stop = 0
+    for n, (a, b), g in zip(order, spans, grids):
+        if a != stop or b - a != g.size or index[n].get("kind") not in ("chi", "M"):
+            raise ValueError(f"{where}: observables: entry {n!r} does not fit the column layout")
+        stop = b
+    if T.ndim != 1 or stop != T.size or not np.allclose(np.concatenate(grids), T, rtol=1e-12):
+        raise ValueError(f"{where}: T differs from the observables' grids concatenated")
+
+
 def _check_against_dataset(d: dict, T: np.ndarray, names: list, where) -> None:
     """The model's ion, field, quantity, T grid and param_names against its dataset_config and
     dataset_normalizer (when recorded)."""
@@ -451,7 +649,7 @@ def _check_against_dataset(d: dict, T: np.ndarray, names: list, where) -> None:
                              f"parameters {list(cfg['params'])} (in that order, then chi_dia/s_m)")
         try:
             from .dataset import DatasetConfig
-            grid = DatasetConfig.from_dict(cfg).temperatures()
+            grid = DatasetConfig.from_dict(cfg).columns()
         except (ValueError, TypeError):
             grid = None
         if grid is not None and (grid.size != T.size or not np.allclose(grid, T, rtol=1e-12)):

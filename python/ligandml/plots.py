@@ -224,3 +224,107 @@ def plot_dataset(dataset, out=None, n_examples: int = 4, max_points: int = 4000)
     if out is not None:
         fig.savefig(out, dpi=110)
     return fig
+
+
+# ----------------------------------------------------------------------------- N parameters
+def _truth_vector(post, truth):
+    """The truth or published set as a vector in post.parameter_names order (None passes)."""
+    if truth is None:
+        return None
+    return post._as_vector(truth)
+
+
+def observable_panels(axes, post, n_predictive: int = 100, seed: int = 0) -> None:
+    """One panel per observable of a posterior on `axes` (a sequence, one axis each): the
+    measured curve (circles) with the posterior-predictive median and 5-95 % band computed with
+    the physics from n_predictive samples; chi(T) drawn as chi*T [emu K/mol] against log T [K],
+    M(H) [muB/ion] against the field [T]. A single-curve posterior has one chi(T) panel."""
+    from .model_observables import observable_names
+    index = post.observable_index
+    if not index:
+        curve_plot(axes[0], post, n_predictive)
+        return
+    pred = post.posterior_predictive(n_predictive, seed=seed)
+    data = np.asarray(post.chi_input, float)
+    for ax, name in zip(axes, observable_names(index)):
+        o = index[name]
+        sl, x = slice(o["start"], o["stop"]), np.asarray(o["grid"], float)
+        y_in, band = data[sl], pred[:, sl]
+        if o["kind"] == "chi":
+            y_in, band = y_in * x, band * x
+            ax.set_xscale("log")
+            ax.set_xlabel("T (K)")
+            ax.set_ylabel(r"$\chi T$ (emu K/mol)")
+        else:
+            ax.set_xlabel("B (T)")
+            ax.set_ylabel(r"M ($\mu_B$/ion)")
+        lo, med, hi = np.percentile(band, [5, 50, 95], axis=0)
+        ax.fill_between(x, lo, hi, color="tab:blue", alpha=0.3, label="predictive 5-95 %")
+        ax.plot(x, y_in, "o", mfc="none", color="tab:red", ms=3, label="measured (per ion)", zorder=2)
+        ax.plot(x, med, "-", color="navy", lw=1.2, label="predictive median", zorder=3)
+        ax.set_title(name, fontsize=9)
+    axes[0].legend(fontsize=7, loc="best")
+
+
+def corner_plot(post, truth=None, fold: bool = False, fig=None, max_samples: int = 5000,
+                columns=None):
+    """A corner plot (the `corner` package) of a posterior's parameters [K] (and nuisances when
+    `columns` names them): 1-D and 2-D histograms, axes over the prior box. truth: the truth or
+    published set (dict or sequence in parameter order), drawn as lines; with fold=True the
+    samples and the truth are both folded to their canonical equivalent (ligandml.folding),
+    otherwise every equivalent of the truth is marked. Returns the Figure."""
+    import corner
+    table = post.folded(fold).iloc[:max_samples]
+    names = list(columns) if columns is not None else post.parameter_names
+    X = table[names].to_numpy(float)
+    box = post.box
+    ranges = []
+    for j, n in enumerate(names):
+        if n in box:
+            lo, hi = box[n]
+            pad = 0.05 * (hi - lo)
+            ranges.append((lo - pad, hi + pad))
+        else:
+            lo, hi = np.percentile(X[:, j], [0.5, 99.5])
+            ranges.append((lo, hi) if hi > lo else (lo - 1, hi + 1))
+    kwargs = dict(labels=[f"{n} (K)" if n not in ("chi_dia", "s_m") else n for n in names],
+                  range=ranges, bins=30, plot_datapoints=len(X) < 3000, smooth=0.6,
+                  label_kwargs={"fontsize": 8})
+    fig = corner.corner(X, fig=fig, **kwargs)
+    t = _truth_vector(post, truth)
+    if t is not None:
+        params = post.parameter_names
+        sets = post.equivalents(t)
+        if fold:
+            from .folding import fold as fold_sets
+            sets = fold_sets(sets, params, post.observables) if not post.is_DE else sets[:1]
+            sets = sets[:1]
+        for i, s in enumerate(sets):
+            vals = [s[params.index(n)] if n in params else None for n in names]
+            corner.overplot_lines(fig, vals, color="red" if i == 0 else "orange", lw=1.2)
+            corner.overplot_points(fig, [vals], marker="x", color="red" if i == 0 else "orange", ms=6)
+    return fig
+
+
+def corner_figure(post, truth=None, path=None, n_predictive: int = 100, title=None, fold: bool = False):
+    """The figure of an N-parameter posterior: its corner plot (corner_plot) with the
+    posterior-predictive panels of every observable beside it (observable_panels). Saved to
+    path (PNG) when given; returns the Figure."""
+    import matplotlib
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    P = len(post.parameter_names)
+    n_obs = len(post.observable_index) if post.observable_index else 1
+    size = max(2.0 * P, 6.0)
+    fig = plt.figure(figsize=(size + 4.2, max(size, 2.6 * n_obs)))
+    sub_corner, sub_curves = fig.subfigures(1, 2, width_ratios=[size, 4.2])
+    sub_corner.subplots(P, P)
+    corner_plot(post, truth=truth, fold=fold, fig=sub_corner)
+    observable_panels(sub_curves.subplots(n_obs, 1, squeeze=False)[:, 0], post, n_predictive)
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+    return fig

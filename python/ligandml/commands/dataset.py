@@ -35,6 +35,22 @@ _OVERRIDES = {
     "sampling": ("--sampling", str, "uniform or sobol"),
     "test_fraction": ("--test-fraction", float, "share of parameter sets in the test split"),
     "chunk_sets": ("--chunk-sets", int, "parameter sets per storage chunk"),
+    "prior": ("--prior", str, "box, scale-aware or structure (superposition model around "
+                              "--polyhedron or --ligands)"),
+    "prior_width": ("--prior-width", float, "W [K] of the scale-aware box (default 200)"),
+}
+
+#: CLI option -> key of DatasetConfig.structure (the structure prior's geometry)
+_STRUCTURE = {
+    "polyhedron": ("--polyhedron", str, "structure prior: trigonal-octahedron, trigonal-prism, "
+                                        "square-antiprism or square-prism"),
+    "distance": ("--distance", float, "structure prior: ion-ligand distance [angstrom]"),
+    "angle": ("--angle", float, "structure prior: polar angle of the upper ligands [deg] "
+                                "(default: the ideal polyhedron)"),
+    "ligand": ("--ligand", str, "structure prior: ligand element for the default intrinsic "
+                                "ranges (O, S, Se, Te, F, Cl, Br, I)"),
+    "residual": ("--residual", float, "structure prior: free residual sd as a fraction of the "
+                                      "scale-aware half-width (default 0.1)"),
 }
 
 
@@ -51,6 +67,11 @@ def _add_config_options(p) -> None:
                         "(e.g. --param D=-10:10 --param E=-6.667:6.667)")
     for field, (flag, typ, text) in _OVERRIDES.items():
         p.add_argument(flag, dest=field, type=typ, default=None, help=text)
+    for key, (flag, typ, text) in _STRUCTURE.items():
+        p.add_argument(flag, dest=f"structure_{key}", type=typ, default=None, help=text)
+    p.add_argument("--ligands", default=None, metavar="FILE.xyz",
+                   help="structure prior: ligand positions from an XYZ file, in the point "
+                        "group's standard setting (instead of --polyhedron)")
     p.add_argument("--formula", default=None, metavar="FORMULA",
                    help="set sigma_dia to the Pascal uncertainty of this formula (per ion, see "
                         "--ions-per-formula) instead of --sigma-dia")
@@ -107,6 +128,9 @@ def config_from_args(args):
         if args.sigma_dia is not None:
             raise ValueError("give --sigma-dia or --formula (its Pascal uncertainty), not both")
         overrides["sigma_dia"] = sigma_dia_from_formula(args.formula, args.ions_per_formula)
+    structure = _structure_from_args(args)
+    if structure:
+        overrides["structure"] = structure
     if args.preset and args.config:
         raise ValueError("give --preset or --config, not both")
     if args.observables and args.preset != "er-d3d":
@@ -117,6 +141,20 @@ def config_from_args(args):
     if args.config:
         return DatasetConfig.from_toml(args.config, **overrides)
     return DatasetConfig(**overrides)
+
+
+def _structure_from_args(args) -> dict:
+    """DatasetConfig.structure from --polyhedron/--distance/--angle/--ligand/--residual/--ligands."""
+    out = {k: getattr(args, f"structure_{k}") for k in _STRUCTURE
+           if getattr(args, f"structure_{k}", None) is not None}
+    if getattr(args, "ligands", None):
+        from ..coordination import read_xyz
+
+        sphere = read_xyz(args.ligands)
+        out["ligands"] = sphere.positions.tolist()
+        if "ligand" not in out and len(set(sphere.elements)) == 1:
+            out["ligand"] = sphere.elements[0]
+    return out
 
 
 def run(args) -> int:

@@ -46,8 +46,16 @@ def test_set_mask(config: DatasetConfig) -> np.ndarray:
 def draw_parameters(config: DatasetConfig, chunk: int) -> np.ndarray:
     """Parameter values (n, P) in config.unit for the sets of chunk `chunk`, columns in
     config.param_names order: uniform draws from stream (seed, 0, chunk), or rows
-    [first, last) of one scrambled Sobol' sequence seeded by (seed, 0)."""
+    [first, last) of one scrambled Sobol' sequence seeded by (seed, 0); with prior="structure"
+    the structure prior's draws from stream (seed, 0, chunk) (dataset.structure_prior)."""
     s0, s1 = config.chunk_sets_range(chunk)
+    if config.prior == "structure":
+        from .structure_prior import draw_structure_parameters
+
+        return draw_structure_parameters(config.structure, config.ion, config.point_group,
+                                         config.param_names, s1 - s0,
+                                         _generator(config.seed, STREAM_PARAMS, chunk),
+                                         config.prior_width, config.unit)
     lows = np.array([lo for lo, _ in config.params.values()])
     highs = np.array([hi for _, hi in config.params.values()])
     if config.sampling == "uniform":

@@ -26,6 +26,7 @@ from ..error_model import QUANTITIES
 from ..parameters import parse_parameter_name, to_stevens_batch
 from .observables import check_observables, chi_observable, magnetization_observable
 from .priors import PRIORS, SCALE_AWARE_WIDTH_K, scale_aware_box
+from .structure_prior import KERSE2_ERSE6, check_structure
 
 try:  # Python >= 3.11
     import tomllib
@@ -86,6 +87,14 @@ class DatasetConfig:
     layout) or a list of observable dicts (dataset.observables; then T_*, n_T, field are
     unused). noise_range: (low, high) relative noise levels drawn log-uniformly per curve and
     stored (observables only; else noise_rel is the one fixed level).
+
+    prior="structure" (dataset.structure_prior): Newman's superposition model around the geometry
+    in `structure` (a dict: polyhedron + distance [angstrom] + angle [deg], or ligand positions;
+    intrinsic parameter ranges b2/b4/b6 [K], power laws t2/t4/t6, jitters, residual as a
+    fraction of the scale-aware half-width, random_equivalent), projected onto point_group's
+    allowed set, plus a Gaussian residual, inside the scale-aware box of width prior_width,
+    whose ranges are the recorded params. point_group defaults to the polyhedron's; params must
+    be None (or left at its default) or the group's allowed names. Defaults are written out on validation.
     """
 
     ion: str = "Er3+"
@@ -113,6 +122,7 @@ class DatasetConfig:
     prior_width: float = SCALE_AWARE_WIDTH_K
     observables: tuple | None = None
     noise_range: tuple | None = None
+    structure: dict | None = None
 
     def __post_init__(self):
         self.validate()
@@ -196,6 +206,29 @@ class DatasetConfig:
             raise ValueError(f"DatasetConfig.prior_width must be > 0 K, got {self.prior_width!r}")
         if self.observables is not None:
             self.observables = check_observables(self.observables)
+        self._check_structure()
+
+    def _check_structure(self) -> None:
+        """structure: required by prior="structure" (which fixes point_group), refused otherwise."""
+        if self.prior != "structure":
+            if self.structure is not None:
+                raise ValueError(f"DatasetConfig.structure is used by prior='structure' only "
+                                 f"(prior is {self.prior!r})")
+            return
+        if self.structure is None:
+            raise ValueError("DatasetConfig.structure: prior='structure' needs a geometry, e.g. "
+                             "structure={'polyhedron': 'trigonal-octahedron', 'distance': 2.857, "
+                             "'angle': 56.95, 'ligand': 'Se'}")
+        if self.sampling != "uniform":
+            raise ValueError("DatasetConfig.sampling: prior='structure' draws its own sets; "
+                             "sampling must be 'uniform'")
+        self.structure, group = check_structure(self.structure, self.ion, self.point_group)
+        from ..symmetry import allowed_parameters
+
+        if allowed_parameters(group).ratios:
+            raise ValueError(f"DatasetConfig.point_group: {group} ties parameters by fixed ratios; "
+                             f"tied sampling is not supported")
+        self.point_group = group
 
     def _resolved_params(self):
         """params with the point group's free names filled in (params None) and the
@@ -207,6 +240,8 @@ class DatasetConfig:
             from ..symmetry import allowed_parameters
 
             params = list(allowed_parameters(self.point_group).free)
+        if self.prior == "structure":
+            return self._structure_box(params)
         if isinstance(params, (list, tuple)):
             if self.prior != "scale-aware":
                 raise ValueError("DatasetConfig.params: a list of names needs prior='scale-aware' "
@@ -230,6 +265,21 @@ class DatasetConfig:
                     raise ValueError(f"DatasetConfig.params: {exc}") from None
             return scale_aware_box(self.ion, list(params), self.prior_width, self.unit)
         return params
+
+    def _structure_box(self, params) -> dict:
+        """The support of the structure prior: the scale-aware box over the allowed names."""
+        from ..symmetry import allowed_parameters
+
+        allowed = list(allowed_parameters(self.point_group).free)
+        if params == _default_params():  # params left at the D, E default: the allowed set
+            params = None
+        if params is not None:
+            names = [str(n) for n in params] if isinstance(params, (dict, list, tuple)) else None
+            if names is None or sorted(names) != sorted(allowed):
+                raise ValueError(f"DatasetConfig.params: prior='structure' samples every allowed "
+                                 f"parameter of {self.point_group} ({allowed}); give params=None")
+            allowed = names
+        return scale_aware_box(self.ion, allowed, self.prior_width, self.unit)
 
     def _checked_noise_range(self):
         if self.noise_range is None:
@@ -347,7 +397,8 @@ class DatasetConfig:
         "er-de": the Er3+ D, E task (the defaults). "er-d3d": Er3+ on a D3d site, B20, B40, B43,
         B60, B63, B66 [K] in the scale-aware box (W = 200 K), chi_dia ~ N(0, 0.002) emu/mol,
         s_m ~ N(1, 0.02), noise levels log-uniform in [0.2 %, 5 %], 200,000 sets, observables
-        "powder" or "crystal" (er_d3d_observables)."""
+        "powder" or "crystal" (er_d3d_observables). With prior="structure" and no `structure`,
+        the ErSe6 octahedron of KErSe2 (dataset.structure_prior.KERSE2_ERSE6)."""
         if name == "er-de":
             return cls(**overrides)
         if name == "er-d3d":
@@ -355,6 +406,9 @@ class DatasetConfig:
                         prior_width=SCALE_AWARE_WIDTH_K, unit="K", n_sets=200_000,
                         observables=er_d3d_observables(observables), sigma_dia=0.002,
                         sigma_m=0.02, noise_range=(0.002, 0.05), lebedev_order=None)
+            if overrides.get("prior") == "structure" and overrides.get("structure") is None:
+                base["structure"] = dict(KERSE2_ERSE6)
+                overrides = {k: v for k, v in overrides.items() if k != "structure"}
             return cls(**{**base, **overrides})
         raise ValueError(f"unknown dataset preset {name!r}; known: {PRESETS}")
 

@@ -1,9 +1,12 @@
-"""Parameter priors of a dataset: the uniform box and the "scale-aware box" of DESIGN.md.
+"""Parameter priors of a dataset: the uniform box, the "scale-aware box" of DESIGN.md, and the
+structure-informed prior (dataset.structure_prior).
 
-Both are uniform boxes (independent uniform draws per parameter, dataset.chunks.draw_parameters);
+The first two are uniform boxes (independent uniform draws per parameter, dataset.chunks.draw_parameters);
 they differ in where the ranges come from. "box": the ranges given per parameter. "scale-aware":
 each B_k^q uniform on +-W / max|eig(O_k^q)| (W [K] the largest level shift one term alone may
-cause, 200 K by default), so every term of every rank has the same energy scale.
+cause, 200 K by default), so every term of every rank has the same energy scale. "structure": Newman's superposition model
+around a coordination geometry plus a free residual, inside the scale-aware box
+(dataset.structure_prior).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from ..ions import ion as make_ion
 from ..operators import stevens_operator
 from ..parameters import parse_parameter_name
 
-PRIORS = ("box", "scale-aware")
+PRIORS = ("box", "scale-aware", "structure")
 #: default W of the scale-aware box [K]
 SCALE_AWARE_WIDTH_K = 200.0
 
