@@ -94,18 +94,19 @@ def _solutions_table(model: CurveModel, X: np.ndarray, counts: np.ndarray, extra
 
 def solve_from_starts(model: CurveModel, X0: np.ndarray, distinct_tol: float = 1e-3,
                       polish: bool = True, max_iter: int = 200, start_weights=None,
-                      scale=None):
+                      scale=None, ftol: float = 1e-12, xtol: float = 1e-10):
     """Run the batched LM from every row of X0, merge equal minima, polish and tabulate them.
 
     start_weights: optional weight per start (e.g. the fraction of network samples it stands
     for); their sums per minimum go to a "mass" column. scale: None (search in the
     parameters' own units, the D, E path) or a per-parameter scale [K]: the search, and
     distinct_tol, then work in x / scale (optimize.ScaledModel). Returns (solutions DataFrame,
-    number of converged starts).
+    number of converged starts). ftol, xtol: the batched search's stopping tolerances
+    (optimize.batched_levenberg_marquardt); polishing is always tight.
     """
     search = model if scale is None else ScaledModel(model, scale)
     U0 = X0 if scale is None else search.to_u(X0)
-    X, cost, ok = batched_levenberg_marquardt(search, U0, max_iter=max_iter)
+    X, cost, ok = batched_levenberg_marquardt(search, U0, max_iter=max_iter, ftol=ftol, xtol=xtol)
     if not ok.any():
         raise RuntimeError("no least-squares start converged; check the curve, its units and the box")
     Xc, cc = X[ok], cost[ok]
@@ -186,8 +187,8 @@ def fit_least_squares(T, chi, ion, params=("D", "E"), nuisance=("chi_dia",), sta
 def fit_observables(ion, observables, observed, params=None, point_group: str | None = "D3d",
                     noise_rel=0.01, nuisance=("chi_dia", "s_m"), prior_sd=None, starts: int = 64,
                     box: dict | None = None, seed: int | None = 0, polish: bool = True,
-                    distinct_tol: float = 1e-3, max_iter: int = 200,
-                    backend: str | None = None) -> FitResult:
+                    distinct_tol: float = 1e-3, max_iter: int = 100, ftol: float = 1e-8,
+                    xtol: float = 1e-8, backend: str | None = None) -> FitResult:
     """Multi-start Levenberg-Marquardt fit of several observables of one sample, any parameters.
 
     ion: Ion or name. observables: list of observable dicts (ligandml.dataset.observables;
@@ -200,7 +201,9 @@ def fit_observables(ion, observables, observed, params=None, point_group: str | 
     prior widths (None: flat; likelihood.ER_D3D_NUISANCE_SD for the er-d3d task). starts:
     Sobol starts over box ({name: (lo, hi)} [K]; default the scale-aware box of DESIGN.md,
     W = 200 K). The search runs in units of each parameter's box half-width, and
-    distinct_tol (minima closer than this count as one) is in those units too.
+    distinct_tol (minima closer than this count as one) is in those units too. max_iter,
+    ftol, xtol: the batched search stops there (scipy's default tolerances); each distinct
+    minimum is then polished tightly (scipy least_squares).
 
     Returns a FitResult (.best, .solutions with n_starts per minimum, .seconds). Raises
     ValueError for bad input, RuntimeError when no start converges.
@@ -224,7 +227,7 @@ def fit_observables(ion, observables, observed, params=None, point_group: str | 
                               scale=scale, backend=backend)
     X0 = sobol_starts(box, names, int(starts), seed)
     solutions, n_ok = solve_from_starts(model, X0, distinct_tol, polish, max_iter=max_iter,
-                                        scale=scale)
+                                        scale=scale, ftol=ftol, xtol=xtol)
     return FitResult(best=_best_dict(solutions, names, model.linear_names), solutions=solutions,
                      n_starts=int(starts), n_converged=n_ok, seconds=time.perf_counter() - t0,
                      nuisance=model.linear_names, names=names, n_curve_evals=model.n_curve_evals)
