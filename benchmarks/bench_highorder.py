@@ -47,7 +47,7 @@ GLOBAL_X_TOL = 1e-3
 def machine() -> str:
     """One line: host CPU count, load, Python, NumPy."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{platform.node()} ({os.cpu_count()} CPUs, load {load:.1f} at start), "
+    return (f"{platform.node()} ({os.cpu_count()} CPUs, load {load:.1f} when written), "
             f"Python {platform.python_version()}, NumPy {np.__version__}")
 
 
