@@ -24,7 +24,8 @@ from .clustering import cluster_samples, distinct_minima
 from .curves import per_ion_chi
 from .plausibility import check_plausible
 from .likelihood import NUISANCES, CurveModel, check_names, measurement_sd
-from .optimize import batched_levenberg_marquardt, polish as polish_minimum, resolve_box, sobol_starts
+from .optimize import (ScaledModel, batched_levenberg_marquardt, box_scale, polish as polish_minimum,
+                       resolve_box, sobol_starts)
 from .parameters import canonical_DE
 from .sweeps import as_ion
 
@@ -50,7 +51,10 @@ class FitResult:
     n_curve_evals: int = 0
 
     def point_estimate(self) -> dict:
-        """The best minimum, canonical: D, E [K] and chi_dia [emu/mol] (NaN when not fitted)."""
+        """The best minimum, canonical: D, E [K] and chi_dia [emu/mol] (NaN when not fitted).
+        For other parameters (B20, B43, ...): the best minimum's parameters [K] and nuisances."""
+        if not {"D", "E"} <= set(self.names):
+            return {k: v for k, v in self.best.items() if k != "cost"}
         D, E = canonical_DE(self.best["D"], self.best["E"])
         return {"D": D, "E": E, "chi_dia": self.best.get("chi_dia", np.nan)}
 
@@ -64,7 +68,7 @@ def _solutions_table(model: CurveModel, X: np.ndarray, counts: np.ndarray, extra
     r_fit, coef = model.residuals_from_curves(model.curves(X), with_prior=False)
     rows = []
     n_free = X.shape[1] + len(model.linear_names)
-    dof = max(model.T.size - n_free, 1)
+    dof = max(model.n_points - n_free, 1)
     for i, x in enumerate(X):
         row = {n: float(x[j]) for j, n in enumerate(model.names)}
         row.update(model.nuisance_dict(coef[i]))
@@ -89,14 +93,20 @@ def _solutions_table(model: CurveModel, X: np.ndarray, counts: np.ndarray, extra
 
 
 def solve_from_starts(model: CurveModel, X0: np.ndarray, distinct_tol: float = 1e-3,
-                      polish: bool = True, max_iter: int = 200, start_weights=None):
+                      polish: bool = True, max_iter: int = 200, start_weights=None,
+                      scale=None, ftol: float = 1e-12, xtol: float = 1e-10):
     """Run the batched LM from every row of X0, merge equal minima, polish and tabulate them.
 
     start_weights: optional weight per start (e.g. the fraction of network samples it stands
-    for); their sums per minimum go to a "mass" column. Returns (solutions DataFrame, number of
-    converged starts).
+    for); their sums per minimum go to a "mass" column. scale: None (search in the
+    parameters' own units, the D, E path) or a per-parameter scale [K]: the search, and
+    distinct_tol, then work in x / scale (optimize.ScaledModel). Returns (solutions DataFrame,
+    number of converged starts). ftol, xtol: the batched search's stopping tolerances
+    (optimize.batched_levenberg_marquardt); polishing is always tight.
     """
-    X, cost, ok = batched_levenberg_marquardt(model, X0, max_iter=max_iter)
+    search = model if scale is None else ScaledModel(model, scale)
+    U0 = X0 if scale is None else search.to_u(X0)
+    X, cost, ok = batched_levenberg_marquardt(search, U0, max_iter=max_iter, ftol=ftol, xtol=xtol)
     if not ok.any():
         raise RuntimeError("no least-squares start converged; check the curve, its units and the box")
     Xc, cc = X[ok], cost[ok]
@@ -104,9 +114,9 @@ def solve_from_starts(model: CurveModel, X0: np.ndarray, distinct_tol: float = 1
     counts = np.bincount(labels, minlength=len(reps))
     Xr = Xc[reps]
     if polish:
-        Xr = np.array([polish_minimum(model, x) for x in Xr])
+        Xr = np.array([polish_minimum(search, x) for x in Xr])
         # polishing can bring two groups onto the same minimum: merge again
-        r2 = model.residuals(Xr, with_prior=True)
+        r2 = search.residuals(Xr, with_prior=True)
         c2 = 0.5 * np.sum(r2**2, axis=1)
         reps2, labels2 = distinct_minima(Xr, c2, distinct_tol)
         counts = np.bincount(labels2, weights=counts, minlength=len(reps2)).astype(int)
@@ -120,6 +130,8 @@ def solve_from_starts(model: CurveModel, X0: np.ndarray, distinct_tol: float = 1
         mass = (np.bincount(labels, weights=np.asarray(start_weights, float)[ok], minlength=len(reps))
                 if start_weights is not None else None)
     extra = {"mass": mass} if mass is not None else None
+    if scale is not None:
+        Xr = search.to_x(Xr)
     return _solutions_table(model, Xr, counts, extra), int(ok.sum())
 
 
@@ -172,19 +184,101 @@ def fit_least_squares(T, chi, ion, params=("D", "E"), nuisance=("chi_dia",), sta
                      nuisance=model.linear_names, names=names, n_curve_evals=model.n_curve_evals)
 
 
-def refine_posterior(posterior, max_starts: int = 24, radius: float = 0.3, min_fraction: float = 0.002,
-                     sigma=None, polish: bool = True, distinct_tol: float = 1e-3, nuisance=None,
-                     backend: str | None = None) -> FitResult:
+def fit_observables(ion, observables, observed, params=None, point_group: str | None = "D3d",
+                    noise_rel=0.01, nuisance=("chi_dia", "s_m"), prior_sd=None, starts: int = 64,
+                    box: dict | None = None, seed: int | None = 0, polish: bool = True,
+                    distinct_tol: float = 1e-3, max_iter: int = 100, ftol: float = 1e-8,
+                    xtol: float = 1e-8, backend: str | None = None) -> FitResult:
+    """Multi-start Levenberg-Marquardt fit of several observables of one sample, any parameters.
+
+    ion: Ion or name. observables: list of observable dicts (ligandml.dataset.observables;
+    e.g. dataset.config.er_d3d_observables("crystal")). observed: {name: values} or the
+    concatenated values (chi [emu/mol per ion], M [muB per ion]). params: Stevens names [K]
+    (None: the free parameters of point_group, ligandml.allowed_parameters). noise_rel:
+    relative sd per observable (dict) or for all; with flat nuisances it only weighs the
+    observables against each other. nuisance: free linear nuisances, one chi_dia [emu/mol] and
+    one s_m shared by all observables, projected out in closed form; prior_sd: their Gaussian
+    prior widths (None: flat; likelihood.ER_D3D_NUISANCE_SD for the er-d3d task). starts:
+    Sobol starts over box ({name: (lo, hi)} [K]; default the scale-aware box of DESIGN.md,
+    W = 200 K). The search runs in units of each parameter's box half-width, and
+    distinct_tol (minima closer than this count as one) is in those units too. max_iter,
+    ftol, xtol: the batched search stops there (scipy's default tolerances); each distinct
+    minimum is then polished tightly (scipy least_squares).
+
+    Returns a FitResult (.best, .solutions with n_starts per minimum, .seconds). Raises
+    ValueError for bad input, RuntimeError when no start converges.
+    """
+    from .dataset.priors import scale_aware_box
+    from .likelihood import observables_model
+    from .symmetry import allowed_parameters
+
+    t0 = time.perf_counter()
+    if int(starts) < 1:
+        raise ValueError(f"starts must be >= 1, got {starts!r}")
+    ion = as_ion(ion)
+    if params is None:
+        if point_group is None:
+            raise ValueError("give params (Stevens names) or a point_group")
+        params = tuple(allowed_parameters(point_group).names)
+    names = tuple(params)
+    box = scale_aware_box(ion.name, names) if box is None else resolve_box(box, names)
+    scale = box_scale(box, names)
+    model = observables_model(ion, observables, observed, names, noise_rel, nuisance, prior_sd,
+                              scale=scale, backend=backend)
+    X0 = sobol_starts(box, names, int(starts), seed)
+    solutions, n_ok = solve_from_starts(model, X0, distinct_tol, polish, max_iter=max_iter,
+                                        scale=scale, ftol=ftol, xtol=xtol)
+    return FitResult(best=_best_dict(solutions, names, model.linear_names), solutions=solutions,
+                     n_starts=int(starts), n_converged=n_ok, seconds=time.perf_counter() - t0,
+                     nuisance=model.linear_names, names=names, n_curve_evals=model.n_curve_evals)
+
+
+def _observables_of(posterior, observables, observed):
+    """(observables, observed) from the keywords or the posterior's attributes (None, None when
+    neither has them: the D, E path)."""
+    observables = observables if observables is not None else getattr(posterior, "observables", None)
+    if observables is None:
+        return None, None
+    observed = observed if observed is not None else getattr(posterior, "observed", None)
+    if observed is None:
+        raise ValueError("refine_posterior: observables given but no measured values; pass "
+                         "observed={name: values} or give the posterior an .observed attribute")
+    return observables, observed
+
+
+def _parameter_scale(posterior, names, X) -> np.ndarray:
+    """Per-parameter scale [K]: the posterior's box half-width where it has one for every name,
+    else the largest |sample| of each column (never zero)."""
+    box = getattr(posterior, "box", None)
+    if isinstance(box, dict) and all(n in box for n in names):
+        return box_scale(box, names)
+    return np.maximum(np.abs(X).max(axis=0), 1e-12)
+
+
+def refine_posterior(posterior, max_starts: int = 24, radius: float | None = None,
+                     min_fraction: float = 0.002, sigma=None, polish: bool = True,
+                     distinct_tol: float = 1e-3, nuisance=None, backend: str | None = None,
+                     observables=None, observed=None, noise_rel=0.01,
+                     prior_sd=None) -> FitResult:
     """Local least squares from a posterior's samples: the exact minima the samples point to.
 
-    posterior: an object with .samples (DataFrame: parameter columns such as D, E [K], and
-    optional nuisance columns chi_dia [emu/mol], s_m), .T [K], .chi_input (the curve per ion on
-    .T, emu/mol), .ion and .field ([T] or None), e.g. a VAE-INN Posterior. The samples are
-    grouped by leader clustering (radius [K]); each cluster with at least min_fraction of the
-    samples (at most max_starts, heaviest first) starts one Levenberg-Marquardt run on the
-    curve with the nuisances that are sampled columns left free (or those named in `nuisance`).
-    sigma: None for relative residuals, else the absolute sd [emu/mol]. Returns a FitResult whose
+    posterior: an object with .samples (DataFrame: parameter columns such as D, E or B20, B43
+    [K], and optional nuisance columns chi_dia [emu/mol], s_m) and .ion. The samples are
+    grouped by leader clustering; each cluster with at least min_fraction of the samples (at
+    most max_starts, heaviest first) starts one Levenberg-Marquardt run, with the nuisances
+    that are sampled columns left free (or those named in `nuisance`). Returns a FitResult whose
     .solutions carry a "mass" column: the fraction of samples whose cluster ended there.
+
+    Two kinds of data:
+    - one powder curve (the D, E path): .T [K], .chi_input (per ion on .T, emu/mol), .field
+      ([T] or None); sigma: None for relative residuals, else the absolute sd [emu/mol];
+      radius [K] (default 0.3);
+    - several observables (any parameters): `observables` (observable dicts) and `observed`
+      ({name: values}, chi [emu/mol per ion], M [muB per ion]), given here or as attributes
+      of the posterior; noise_rel: relative sd per observable (dict) or for all; prior_sd:
+      Gaussian widths of the nuisances (None: flat). Distances (radius, default 0.05, and
+      distinct_tol) are in units of each parameter's scale: the half-width of posterior.box
+      when it covers every parameter, else the largest |sample| of the column.
     """
     t0 = time.perf_counter()
     samples = posterior.samples
@@ -192,18 +286,33 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float = 0.3, min_f
         nuisance = tuple(n for n in NUISANCES if n in samples.columns)
     names = tuple(c for c in samples.columns if c not in NUISANCES)
     names, nuisance = check_names(names, nuisance)
-    T_arr, y = per_ion_chi(np.asarray(posterior.T, float), np.asarray(posterior.chi_input, float))
-    sd = measurement_sd(y, T_arr, sigma)
-    model = CurveModel(as_ion(posterior.ion), T_arr, y, sd, names, nuisance,
-                       field=checks.field(getattr(posterior, "field", None)), backend=backend)
     X = samples[list(names)].to_numpy(float)
     X = X[np.all(np.isfinite(X), axis=1)]
     if len(X) == 0:
         raise ValueError("the posterior has no finite samples to refine")
-    centres, mass = cluster_samples(X, radius, int(max_starts), min_fraction)
+    observables, observed = _observables_of(posterior, observables, observed)
+    if observables is None:
+        T_arr, y = per_ion_chi(np.asarray(posterior.T, float), np.asarray(posterior.chi_input, float))
+        sd = measurement_sd(y, T_arr, sigma)
+        model = CurveModel(as_ion(posterior.ion), T_arr, y, sd, names, nuisance,
+                           field=checks.field(getattr(posterior, "field", None)), backend=backend)
+        scale, U = None, X
+        radius = 0.3 if radius is None else radius
+    else:
+        from .likelihood import observables_model
+
+        scale = _parameter_scale(posterior, names, X)
+        model = observables_model(posterior.ion, observables, observed, names, noise_rel, nuisance,
+                                  prior_sd, scale=scale, backend=backend)
+        U = X / scale
+        radius = 0.05 if radius is None else radius
+    centres, mass = cluster_samples(U, radius, int(max_starts), min_fraction)
     if len(centres) == 0:
         raise ValueError("no cluster of samples holds min_fraction of the samples; lower min_fraction")
-    solutions, n_ok = solve_from_starts(model, centres, distinct_tol, polish, start_weights=mass)
+    if scale is not None:
+        centres = centres * scale
+    solutions, n_ok = solve_from_starts(model, centres, distinct_tol, polish, start_weights=mass,
+                                        scale=scale)
     return FitResult(best=_best_dict(solutions, names, model.linear_names), solutions=solutions,
                      n_starts=len(centres), n_converged=n_ok, seconds=time.perf_counter() - t0,
                      nuisance=model.linear_names, names=names, n_curve_evals=model.n_curve_evals)

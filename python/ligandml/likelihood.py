@@ -90,9 +90,11 @@ class CurveModel:
     field: float | None = None
     backend: str | None = None
     n_curve_evals: int = 0
+    scale: np.ndarray | float = 1.0  # per-parameter scale [K] of the finite-difference steps
 
     def __post_init__(self):
         self.w = 1.0 / self.sigma
+        self.offset = self.offset_column()
         self.free_scale = "s_m" in self.nuisance
         self.free_offset = "chi_dia" in self.nuisance
         lam, mu = [], []
@@ -102,6 +104,15 @@ class CurveModel:
             mu.append(NUISANCE_MEAN[n])
         self.prior_precision = np.array(lam)
         self.prior_mean = np.array(mu)
+
+    def offset_column(self) -> np.ndarray:
+        """How chi_dia = 1 emu/mol enters each point: 1 for chi(T) (emu/mol per emu/mol)."""
+        return np.ones_like(np.asarray(self.y, float))
+
+    @property
+    def n_points(self) -> int:
+        """Number of measured points (all observables together)."""
+        return int(np.size(self.y))
 
     @property
     def linear_names(self) -> tuple:
@@ -123,7 +134,7 @@ class CurveModel:
         else:
             t = self.y - F
         if self.free_offset:
-            cols.append(np.ones_like(F))
+            cols.append(np.broadcast_to(self.offset, F.shape))
         A = np.stack(cols, axis=2) if cols else np.zeros(F.shape + (0,))
         return t, A
 
@@ -164,7 +175,7 @@ class CurveModel:
     def jacobian(self, X: np.ndarray, r: np.ndarray, rel_step: float = 1e-6) -> np.ndarray:
         """Forward-difference Jacobian of the projected residuals, shape (S, m, p)."""
         S, p = X.shape
-        steps = rel_step * np.maximum(np.abs(X), 1.0)
+        steps = rel_step * np.maximum(np.abs(X), self.scale)
         Xs = np.repeat(X[:, None, :], p, axis=1)
         idx = np.arange(p)
         Xs[:, idx, idx] += steps
@@ -175,7 +186,7 @@ class CurveModel:
         """Jacobian (nT, p + k) of the unprojected weighted residuals at (theta, nuisances):
         central differences for theta, analytic columns for the linear nuisances."""
         p = x.size
-        steps = rel_step * np.maximum(np.abs(x), 1.0)
+        steps = rel_step * np.maximum(np.abs(x), self.scale)
         Xs = np.concatenate([x + np.diag(steps), x - np.diag(steps)])
         F = self.curves(Xs)
         scale = coef[self.linear_names.index("s_m")] if self.free_scale else 1.0
@@ -183,5 +194,133 @@ class CurveModel:
         cols = [self.w * scale * dF[j] for j in range(p)]
         F0 = self.curves(x[None])[0]
         for n in self.linear_names:
-            cols.append(self.w * (F0 if n == "s_m" else np.ones_like(F0)))
+            cols.append(self.w * (F0 if n == "s_m" else self.offset))
         return np.stack(cols, axis=1)
+
+    def log_marginal_from_curves(self, F: np.ndarray) -> np.ndarray:
+        """log p(data | theta) up to a theta-independent constant, nuisances integrated out
+        exactly (Gaussian linear model): -c(theta) - 1/2 log det G(theta), with c the projected
+        ridge-augmented cost and G the nuisances' posterior precision. F: curves (S, n). A
+        flat (infinite-width) free nuisance contributes its log det term only (an improper
+        prior: constant factors dropped). Returns (S,)."""
+        r, _ = self.residuals_from_curves(F, with_prior=True)
+        out = -0.5 * np.sum(r**2, axis=1)
+        if self.linear_names:
+            _, G, _, _ = self.project(F)
+            out = out - 0.5 * np.linalg.slogdet(G)[1]
+        return np.where(np.isfinite(out), out, -np.inf)
+
+
+#: the prior widths of the nuisances in the er-d3d task (DESIGN.md): chi_dia [emu/mol], s_m
+ER_D3D_NUISANCE_SD = {"chi_dia": 0.002, "s_m": 0.02}
+
+
+@dataclass
+class ObservablesModel(CurveModel):
+    """Weighted residuals of several observables of one sample (dataset.observables dicts)
+    against s_m f(theta) + chi_dia d, with one chi_dia [emu/mol] and one s_m shared by all of
+    them: d = 1 on chi(T) points and d = H / (N_A muB) = B 1e4 / 5585 on M(H) points (M in muB
+    per ion). The data y, sd sigma and the column grid T are the observables' grids
+    concatenated in order (T holds kelvin for chi columns and tesla for M columns).
+    Build it with observables_model(). scale: per-parameter scale [K] of finite-difference
+    steps (e.g. the prior box half-widths), needed when parameters differ by orders of magnitude.
+    """
+
+    observables: tuple = ()
+    lebedev_order: int | None = None
+
+    def offset_column(self) -> np.ndarray:
+        from .dataset.observables import diamagnetic_moment
+
+        cols = [np.ones(len(o["grid"])) if o["kind"] == "chi"
+                else diamagnetic_moment(1.0, np.asarray(o["grid"], float)) for o in self.observables]
+        return np.concatenate(cols)
+
+    def curves(self, X: np.ndarray) -> np.ndarray:
+        """The clean observables (S, n) for each row of X (S, p) [K]: chi [emu/mol] and M [muB
+        per ion] concatenated in observable order, one batched sweep per observable."""
+        from .dataset.observables import clean_curves
+
+        X = np.atleast_2d(np.asarray(X, float))
+        self.n_curve_evals += X.shape[0]
+        params = {n: X[:, j] for j, n in enumerate(self.names)}
+        return np.concatenate([clean_curves(o, self.ion, params, "K", self.backend,
+                                            self.lebedev_order, None) for o in self.observables],
+                              axis=1)
+
+    def split(self, values: np.ndarray) -> dict:
+        """{observable name: the columns of `values` (..., n) that belong to it}."""
+        out, start = {}, 0
+        for o in self.observables:
+            stop = start + len(o["grid"])
+            out[o["name"]] = values[..., start:stop]
+            start = stop
+        return out
+
+
+def observed_vector(observables, observed) -> np.ndarray:
+    """The measured values in observable order, concatenated: observed is a dict {name: array
+    on that observable's grid} or an already concatenated 1-D array. ValueError on a missing
+    name, a wrong length or a non-finite value."""
+    n_total = sum(len(o["grid"]) for o in observables)
+    if isinstance(observed, dict):
+        parts = []
+        for o in observables:
+            if o["name"] not in observed:
+                raise ValueError(f"no measured values for observable {o['name']!r}; "
+                                 f"given: {sorted(observed)}")
+            v = np.asarray(observed[o["name"]], float).ravel()
+            if v.size != len(o["grid"]):
+                raise ValueError(f"observable {o['name']!r} has {len(o['grid'])} grid points "
+                                 f"but {v.size} measured values")
+            parts.append(v)
+        y = np.concatenate(parts)
+    else:
+        y = np.asarray(observed, float).ravel()
+        if y.size != n_total:
+            raise ValueError(f"observed has {y.size} values; the observables hold {n_total} points")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("observed values must be finite (NaN or inf found)")
+    return y
+
+
+def observables_sd(observables, y: np.ndarray, noise_rel) -> np.ndarray:
+    """Per-point sd of concatenated data y: noise_rel[name] |y| (relative noise per
+    observable; a float applies to all). ValueError for a level <= 0 or a zero data point."""
+    levels = []
+    for o in observables:
+        lv = noise_rel.get(o["name"]) if isinstance(noise_rel, dict) else noise_rel
+        if lv is None or not (np.isfinite(float(lv)) and float(lv) > 0):
+            raise ValueError(f"noise level of observable {o['name']!r} must be > 0 (relative sd), "
+                             f"got {lv!r}")
+        levels.append(np.full(len(o["grid"]), float(lv)))
+    sd = np.concatenate(levels) * np.abs(y)
+    if np.any(sd == 0):
+        raise ValueError("relative noise needs every measured value != 0")
+    return sd
+
+
+def observables_model(ion, observables, observed, names, noise_rel=0.01,
+                      nuisance=("chi_dia", "s_m"), prior_sd=None, scale=1.0,
+                      backend: str | None = None) -> ObservablesModel:
+    """The likelihood of measured observables for the ligand-field parameters `names` [K].
+
+    ion: Ion or name. observables: list of observable dicts (dataset.observables). observed:
+    {name: values} or the concatenated values (chi [emu/mol per ion], M [muB per ion]).
+    noise_rel: relative measurement sd per observable (dict name -> level) or one level for
+    all (0.01 = 1 %). nuisance: the free linear nuisances among ("chi_dia", "s_m"), shared by
+    every observable. prior_sd: Gaussian prior widths {name: sd} of the nuisances (None: flat;
+    ER_D3D_NUISANCE_SD gives the task's chi_dia 0.002 emu/mol, s_m 0.02). scale: per-parameter
+    finite-difference scale [K] (a scalar or one per name). backend: as ligandml.sweeps.
+    """
+    from .dataset.observables import check_observables
+    from .sweeps import as_ion
+
+    observables = check_observables(observables)
+    names, nuisance = check_names(names, nuisance)
+    y = observed_vector(observables, observed)
+    sd = observables_sd(observables, y, noise_rel)
+    grid = np.concatenate([np.asarray(o["grid"], float) for o in observables])
+    scale = np.broadcast_to(np.asarray(scale, float), (len(names),)).copy() if np.ndim(scale) else float(scale)
+    return ObservablesModel(as_ion(ion), grid, y, sd, names, nuisance, dict(prior_sd or {}),
+                            backend=backend, scale=scale, observables=observables)

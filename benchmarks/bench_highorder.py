@@ -1,0 +1,327 @@
+"""The er-d3d benchmark (issue 13, steps 5 and 6): baselines and reference posterior.
+
+    python benchmarks/bench_highorder.py ls --sets crystal --curves kerse2 d3d-a d3d-b --starts 64 256
+    python benchmarks/bench_highorder.py reference --sets crystal --curves d3d-a --nlive 150
+    python benchmarks/bench_highorder.py real --sets crystal powder-chi --model-error 0.03 --nlive 150
+    python benchmarks/bench_highorder.py report        # assembles benchmarks/results/bench_highorder.md
+
+Each part writes one JSON record per (curve, set, method) to benchmarks/results/bench_highorder/
+(with the command, date, machine), so that parts can run separately (each within minutes on a
+shared machine) and `report` assembles all of them into the markdown tables.
+
+Test curves (DESIGN.md, er-d3d): kerse2, d3d-a, d3d-b with chi_dia = 0.001 emu/mol, s_m = 1 and
+0.5 % relative noise (ligandml.real_data.er_d3d_test_data, seed 0). Observable sets "crystal"
+(chi at 1 T and M(H) at 2 K along c and in the ab plane) and "powder" (powder chi at 1 T, powder
+M(H) at 2 K). The nuisances are those of the task: chi_dia ~ N(0, 0.002) emu/mol and s_m ~ N(1,
+0.02), one per sample, projected out (least squares: ridge rows) or integrated out exactly
+(reference posterior).
+
+Hooks for the network rows (filled once the er-d3d model exists): network_rows(curve, set,
+reference) returns the C2ST against the reference, the reference modes the network finds, and
+predict time; coverage_rows(set) the coverage of 95 % intervals over held-out curves. Both
+return None here, and the report prints "not yet" for them.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+OUT_DIR = HERE / "results" / "bench_highorder"
+REPORT = HERE / "results" / "bench_highorder.md"
+NAMES = ("B20", "B40", "B43", "B60", "B63", "B66")
+#: a minimum counts as the global one when its cost is within this of the lowest [cost units]
+GLOBAL_COST_TOL = 1e-3
+#: ... and it lies within this distance (box half-widths) of the best minimum or its D3d twin
+GLOBAL_X_TOL = 1e-3
+
+
+def machine() -> str:
+    """One line: host CPU count, load, Python, NumPy."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.node()} ({os.cpu_count()} CPUs, load {load:.1f} when written), "
+            f"Python {platform.python_version()}, NumPy {np.__version__}")
+
+
+def write_record(record: dict) -> Path:
+    """Store one result as JSON under OUT_DIR with the command, date and machine."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    record = {**record, "command": "python benchmarks/bench_highorder.py " + " ".join(sys.argv[1:]),
+              "date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine()}
+    name = "_".join(str(record[k]) for k in ("part", "curve", "set", "method") if k in record)
+    path = OUT_DIR / f"{name}.json"
+    path.write_text(json.dumps(record, indent=1, default=float))
+    print(f"wrote {path}")
+    return path
+
+
+def _scaled(params: dict, scale: np.ndarray) -> np.ndarray:
+    return np.array([params[n] for n in NAMES]) / scale
+
+
+def global_share(fit, scale) -> tuple[int, float, int]:
+    """(distinct minima, share of starts that reached the global minimum or its D3d twin,
+    number of such minima) of a FitResult."""
+    from ligandml.real_data import d3d_twin
+
+    sols = fit.solutions
+    best = sols.iloc[0]
+    best_u = _scaled({n: best[n] for n in NAMES}, scale)
+    twin_u = _scaled(d3d_twin({n: best[n] for n in NAMES}), scale)
+    hits = 0
+    n_global = 0
+    for _, row in sols.iterrows():
+        u = _scaled({n: row[n] for n in NAMES}, scale)
+        near = min(np.abs(u - best_u).max(), np.abs(u - twin_u).max()) < GLOBAL_X_TOL
+        if near and row["cost"] - best["cost"] < GLOBAL_COST_TOL * max(1.0, best["cost"]):
+            hits += int(row["n_starts"])
+            n_global += 1
+    return len(sols), hits / fit.n_starts, n_global
+
+
+def run_ls(curve: str, obs_set: str, starts: int, noise: float = 0.005) -> dict:
+    """Multi-start least squares on one test curve: distinct minima, share reaching the global
+    one, time, and the distance of the best minimum from the truth (box half-widths)."""
+    from ligandml.dataset.priors import scale_aware_box
+    from ligandml.fitting import fit_observables
+    from ligandml.likelihood import ER_D3D_NUISANCE_SD
+    from ligandml.optimize import box_scale
+    from ligandml.real_data import d3d_twin, er_d3d_test_data
+
+    specs, observed, truth = er_d3d_test_data(curve, obs_set, noise=noise)
+    scale = box_scale(scale_aware_box("Er3+", NAMES), NAMES)
+    fit = fit_observables("Er3+", specs, observed, NAMES, noise_rel=noise,
+                          prior_sd=ER_D3D_NUISANCE_SD, starts=starts)
+    n_min, share, n_global = global_share(fit, scale)
+    best = {n: fit.best[n] for n in NAMES}
+    dist = min(np.abs(_scaled(best, scale) - _scaled(t, scale)).max()
+               for t in (truth, d3d_twin(truth)))
+    return {"part": "ls", "curve": curve, "set": obs_set, "method": f"ls{starts}",
+            "starts": starts, "converged": fit.n_converged, "distinct_minima": n_min,
+            "global_minima": n_global, "share_global": share, "seconds": fit.seconds,
+            "curve_evals": fit.n_curve_evals, "best_cost": fit.best["cost"],
+            "best": fit.best, "best_vs_truth_max_scaled": float(dist),
+            "minima_costs": fit.solutions["cost"].tolist()[:20]}
+
+
+def run_reference(curve: str, obs_set: str, nlive: int, noise: float = 0.005,
+                  maxcall: int | None = None) -> dict:
+    """Nested-sampling reference posterior on one test curve: modes with mass, credible level
+    of the truth, cost."""
+    from ligandml.real_data import er_d3d_test_data
+    from ligandml.reference_posterior import reference_posterior
+
+    specs, observed, truth = er_d3d_test_data(curve, obs_set, noise=noise)
+    ref = reference_posterior("Er3+", specs, observed, NAMES, noise_rel=noise, nlive=nlive,
+                              maxcall=maxcall)
+    rec = _reference_record(ref, truth)
+    rec.update({"part": "reference", "curve": curve, "set": obs_set, "method": f"dynesty{nlive}"})
+    save_samples(ref, f"{curve}_{obs_set}")
+    rec["network"] = network_rows(curve, obs_set, ref)
+    return rec
+
+
+def _reference_record(ref, truth: dict) -> dict:
+    from ligandml.real_data import d3d_twin
+
+    modes = ref.modes
+    cols = [c for c in modes.columns if c in NAMES or c.endswith("_min") or c in ("mass", "n", "cost")]
+    return {"nlive": ref.info["nlive"], "seconds": ref.run.seconds, "n_calls": ref.run.n_calls,
+            "n_batches": ref.run.n_batches, "ms_per_call": 1e3 * ref.run.seconds / ref.run.n_calls,
+            "logz": ref.run.logz, "logz_err": ref.run.logz_err, "n_samples": len(ref.samples),
+            "modes": modes[cols].to_dict(orient="records"),
+            "modes_over_5pct": int((modes["mass"] >= 0.05).sum()),
+            "truth_level": ref.credible_level(truth),
+            "twin_level": ref.credible_level(d3d_twin(truth))}
+
+
+def save_samples(ref, tag: str) -> None:
+    """The reference samples as CSV under OUT_DIR (for C2ST against a network later)."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    ref.samples.to_csv(OUT_DIR / f"reference_samples_{tag}.csv", index=False)
+
+
+# ---- hooks for the network rows (the lead / "multi" fill these once the er-d3d model exists) --
+def network_rows(curve: str, obs_set: str, reference) -> dict | None:
+    """The network's rows for one test curve: C2ST of its samples against reference.samples
+    (ligandml.metrics.c2st), the reference modes with >= 5 % mass that hold >= 1 % of the
+    network's samples, and predict time. None until an er-d3d model exists."""
+    return None
+
+
+def coverage_rows(obs_set: str) -> dict | None:
+    """Coverage of the network's 95 % intervals over 200 held-out noisy curves, per parameter.
+    None until an er-d3d model exists."""
+    return None
+
+
+# ---- measured KErSe2 -------------------------------------------------------------------------
+def run_real(obs_set: str, model_error: float, nlive: int, maxcall: int | None = None,
+             reference: bool = True) -> list[dict]:
+    """LS fit from the published set and (optionally) the reference posterior on the measured
+    KErSe2 data with relative sd = model_error on every point: is the published set (or its
+    twin) inside the 95 % credible region, and does the best mode give the published
+    doublets?"""
+    import ligandml
+    from ligandml.fitting import solve_from_starts
+    from ligandml.dataset.priors import scale_aware_box
+    from ligandml.likelihood import ER_D3D_NUISANCE_SD, observables_model
+    from ligandml.optimize import box_scale
+    from ligandml.real_data import KERSE2_DOUBLETS_MEV, KERSE2_K, d3d_twin, load_kerse2
+    from ligandml.reference_posterior import reference_posterior
+
+    specs, observed = load_kerse2(obs_set, powder_magnetization="axes-average")
+    scale = box_scale(scale_aware_box("Er3+", NAMES), NAMES)
+    model = observables_model("Er3+", specs, observed, NAMES, model_error, ("chi_dia", "s_m"),
+                              ER_D3D_NUISANCE_SD, scale=scale)
+    t0 = time.perf_counter()
+    x0 = np.array([[KERSE2_K[n] for n in NAMES]])
+    r0 = model.residuals(x0)
+    sols, _ = solve_from_starts(model, x0, polish=True, scale=scale, ftol=1e-8, xtol=1e-8)
+    fit_s = time.perf_counter() - t0
+
+    def doublets(p):
+        e = ligandml.CrystalField("Er3+", p).energies("meV")[::2]
+        return e - e[0]
+
+    best = {n: float(sols.iloc[0][n]) for n in NAMES}
+    published = np.array(KERSE2_DOUBLETS_MEV)
+    out = [{"part": "real", "curve": "KErSe2", "set": obs_set, "method": "ls-from-published",
+            "model_error": model_error, "seconds": fit_s,
+            "cost_published": float(0.5 * np.sum(r0**2)), "cost_fit": float(sols.iloc[0]["cost"]),
+            "rms_rel_published": float(np.sqrt(np.mean((r0[0][:model.n_points]) ** 2)) * model_error),
+            "fit": {**best, "chi_dia": float(sols.iloc[0].get("chi_dia", np.nan)),
+                    "s_m": float(sols.iloc[0].get("s_m", np.nan))},
+            "fit_doublets_meV": doublets(best).tolist(),
+            "max_doublet_dev_meV": float(np.abs(doublets(best) - published).max()),
+            "n_points": model.n_points}]
+    if reference:
+        ref = reference_posterior("Er3+", specs, observed, NAMES, noise_rel=model_error,
+                                  nlive=nlive, maxcall=maxcall)
+        rec = _reference_record(ref, KERSE2_K)
+        top = ref.modes.iloc[0]
+        best_mode = {n: float(top.get(f"{n}_min", top[n])) for n in NAMES}
+        d = doublets(best_mode)
+        rec.update({"part": "real", "curve": "KErSe2", "set": obs_set, "method": f"dynesty{nlive}",
+                    "model_error": model_error, "best_mode": best_mode,
+                    "best_mode_doublets_meV": d.tolist(),
+                    "max_doublet_dev_meV": float(np.abs(d - published).max()),
+                    "published_level": rec.pop("truth_level"),
+                    "published_twin_level": rec.pop("twin_level")})
+        save_samples(ref, f"KErSe2_{obs_set}")
+        out.append(rec)
+    return out
+
+
+# ---- report ----------------------------------------------------------------------------------
+def _fmt(v, spec=".3g"):
+    return "—" if v is None else format(v, spec)
+
+
+def report() -> str:
+    """Markdown of every stored record."""
+    recs = [json.loads(p.read_text()) for p in sorted(OUT_DIR.glob("*.json"))]
+    lines = ["# er-d3d benchmark: least squares, reference posterior, measured KErSe2", "",
+             "Written by `python benchmarks/bench_highorder.py report` from the records in "
+             "benchmarks/results/bench_highorder/ (each with its command, date and machine, listed "
+             "at the end). Test curves: chi_dia = 0.001 emu/mol, s_m = 1, 0.5 % noise (seed 0). "
+             "Nuisances: chi_dia ~ N(0, 0.002) emu/mol, s_m ~ N(1, 0.02), one per sample.", ""]
+    ls = [r for r in recs if r["part"] == "ls"]
+    if ls:
+        lines += ["## Multi-start least squares (scaled batched LM, Sobol starts over the scale-aware box)", "",
+                  "| curve | set | starts | converged | distinct minima | share reaching the global minimum (or its twin) | best vs truth (max over parameters, box half-widths) | time [s] | curve evaluations |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in sorted(ls, key=lambda r: (r["set"], r["curve"], r["starts"])):
+            lines.append(f"| {r['curve']} | {r['set']} | {r['starts']} | {r['converged']} | "
+                         f"{r['distinct_minima']} | {r['share_global']:.3f} | "
+                         f"{r['best_vs_truth_max_scaled']:.2g} | {r['seconds']:.0f} | {r['curve_evals']} |")
+        lines.append("")
+    ref = [r for r in recs if r["part"] == "reference"]
+    if ref:
+        lines += ["## Reference posterior (dynesty, multi-ellipsoid, batched likelihood)", "",
+                  "| curve | set | live points | likelihood calls | time [s] | ms per call | modes (>= 5 % mass) | mode masses | HPD level of truth / twin | network C2ST | network modes found |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in sorted(ref, key=lambda r: (r["set"], r["curve"])):
+            masses = ", ".join(f"{m['mass']:.2f}" for m in r["modes"][:6])
+            net = r.get("network") or {}
+            lines.append(f"| {r['curve']} | {r['set']} | {r['nlive']} | {r['n_calls']} | "
+                         f"{r['seconds']:.0f} | {r['ms_per_call']:.2f} | {r['modes_over_5pct']} | "
+                         f"{masses} | {r['truth_level']:.2f} / {r['twin_level']:.2f} | "
+                         f"{_fmt(net.get('c2st'))} | {net.get('modes_found', 'not yet')} |")
+        lines.append("")
+    real = [r for r in recs if r["part"] == "real"]
+    if real:
+        lines += ["## Measured KErSe2", ""]
+        for r in sorted(real, key=lambda r: (r["set"], r["method"])):
+            if r["method"] == "ls-from-published":
+                lines.append(f"- **{r['set']}**, least squares from the published set (model error "
+                             f"{100 * r['model_error']:g} %): cost {r['cost_published']:.1f} -> "
+                             f"{r['cost_fit']:.1f} over {r['n_points']} points; rms misfit of the "
+                             f"published set {100 * r['rms_rel_published']:.2f} %; fitted doublets "
+                             f"{', '.join(f'{e:.3f}' for e in r['fit_doublets_meV'])} meV (largest "
+                             f"deviation from the published {r['max_doublet_dev_meV']:.3f} meV); "
+                             f"chi_dia {r['fit']['chi_dia']:.2g} emu/mol, s_m {r['fit']['s_m']:.3f}.")
+            else:
+                masses = ", ".join(f"{m['mass']:.2f}" for m in r["modes"][:6])
+                lines.append(f"- **{r['set']}**, reference posterior ({r['nlive']} live points, "
+                             f"{r['n_calls']} calls, {r['seconds']:.0f} s; model error "
+                             f"{100 * r['model_error']:g} %): modes {masses}; HPD level of the "
+                             f"published set {r['published_level']:.3f}, of its twin "
+                             f"{r['published_twin_level']:.3f} (inside the 95 % region when "
+                             f"< 0.95); best mode's doublets "
+                             f"{', '.join(f'{e:.3f}' for e in r['best_mode_doublets_meV'])} meV "
+                             f"(largest deviation {r['max_doublet_dev_meV']:.3f} meV).")
+        lines.append("")
+    cov = {s: coverage_rows(s) for s in ("crystal", "powder")}
+    lines += ["## Network rows", "",
+              "C2ST against the reference, modes found and coverage over held-out curves: "
+              + ("; ".join(f"{s}: {v}" for s, v in cov.items() if v) or
+                 "not yet (hooks network_rows / coverage_rows; the er-d3d model does not exist yet)."),
+              "", "## Runs", ""]
+    for r in recs:
+        lines.append(f"- `{r['command']}` ({r['date']}, {r['machine']}): {r['part']} {r.get('curve')} "
+                     f"{r.get('set')} {r.get('method')}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=("ls", "reference", "real", "report"))
+    parser.add_argument("--sets", nargs="+", default=["crystal"])
+    parser.add_argument("--curves", nargs="+", default=["kerse2", "d3d-a", "d3d-b"])
+    parser.add_argument("--starts", nargs="+", type=int, default=[64, 256])
+    parser.add_argument("--nlive", type=int, default=200)
+    parser.add_argument("--maxcall", type=int, default=None)
+    parser.add_argument("--model-error", type=float, default=0.03,
+                        help="relative sd of every measured point on real data (model error)")
+    parser.add_argument("--no-reference", action="store_true", help="real: least squares only")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LIGANDML_BACKEND", "numpy")
+    if args.part == "report":
+        REPORT.write_text(report())
+        print(f"wrote {REPORT}")
+        return
+    for obs_set in args.sets:
+        if args.part == "real":
+            for rec in run_real(obs_set, args.model_error, args.nlive, args.maxcall,
+                                not args.no_reference):
+                write_record(rec)
+            continue
+        for curve in args.curves:
+            if args.part == "ls":
+                for n in args.starts:
+                    write_record(run_ls(curve, obs_set, n))
+            else:
+                write_record(run_reference(curve, obs_set, args.nlive, maxcall=args.maxcall))
+
+
+if __name__ == "__main__":
+    main()
