@@ -272,7 +272,7 @@ def test_cli_train_on_a_dataset_store(tmp_path):
 def test_model_kinds_are_registered_plugins():
     from ligandml import nets
     from ligandml.model import InverseModel
-    assert set(nets.KINDS) == {"faithful", "vae_cinn", "cinn"}
+    assert set(nets.KINDS) == {"faithful", "vae_cinn", "cinn", "nsf"}
     assert VAEINNModel is InverseModel
     with pytest.raises(ValueError, match="kind must be one of"):
         ModelConfig(kind="gan")

@@ -47,7 +47,7 @@ NUISANCE_COLUMNS = ("chi_dia", "s_m")
 @dataclass
 class ModelConfig:
     """Architecture and preprocessing of a model (every field is saved with the model)."""
-    kind: str = "faithful"                 # "faithful" (VAE + Ardizzone INN), "vae_cinn", "cinn"
+    kind: str = "faithful"                 # "faithful" (VAE + Ardizzone INN), "vae_cinn", "cinn", "nsf"
     preprocessing: str = ""                # "minmax" | "standard" | "log_standard"; "" = kind's default
     # VAE (faithful)
     latent: int = 3
@@ -74,6 +74,12 @@ class ModelConfig:
     clamp: float = 2.0
     x_noise: float = 0.005                 # cinn: Gaussian jitter on standardised x while training
                                            # (dequantises the exact chi_dia = 0 of clean curves)
+    # cinn / nsf: noise conditioning, embedding, spline couplings (nsf)
+    n_noise: int = 0                       # noise-level inputs: 0 = not told the noise; 1 = one
+                                           # curve; n_obs = one per observable (nets/noise.py)
+    embedding: str = "mlp"                 # curve embedding: "mlp" or "conv" (1-D conv over T)
+    spline_bins: int = 8                   # nsf: bins of each rational-quadratic spline
+    spline_tail: float = 4.0               # nsf: splines on [-tail, tail] (standardised x), identity outside
     # VAE-plot reference: how many training curves keep their latents + parameters
     n_reference: int = 20000
 
@@ -85,6 +91,15 @@ class ModelConfig:
             raise ValueError(f"unknown preprocessing {self.preprocessing!r}")
         for name in ("vae_hidden", "mmd_widths", "embed_hidden"):
             setattr(self, name, tuple(getattr(self, name)))
+        if int(self.n_noise) != self.n_noise or self.n_noise < 0:
+            raise ValueError(f"n_noise must be an integer >= 0, got {self.n_noise!r}")
+        self.n_noise = int(self.n_noise)
+        if self.embedding not in ("mlp", "conv"):
+            raise ValueError(f"embedding must be 'mlp' or 'conv', got {self.embedding!r}")
+        if int(self.spline_bins) != self.spline_bins or self.spline_bins < 1:
+            raise ValueError(f"spline_bins must be a positive integer, got {self.spline_bins!r}")
+        if not (np.isfinite(self.spline_tail) and self.spline_tail > 0):
+            raise ValueError(f"spline_tail must be finite and > 0, got {self.spline_tail!r}")
 
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
@@ -100,6 +115,26 @@ class ModelConfig:
 
 #: a curve measured more than this [T] away from the model's training field is refused
 FIELD_TOL_T = 0.1
+#: the relative noise level a noise-aware model assumes when predict is given none (1 % per point;
+#: the geometric centre of the trained range when 1 % lies outside it)
+DEFAULT_PREDICT_NOISE = 0.01
+
+
+def parse_noise(value):
+    """A relative noise level from 0.005, "0.005" or "0.5%" (dimensionless, 0.01 = 1 % per point),
+    or a list of them (one per observable; also "0.5%,1%"). ValueError for anything else or a level <= 0."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [parse_noise(v) for v in value]
+    text = str(value).strip()
+    if "," in text:  # one level per observable: "0.5%,1%"
+        return [parse_noise(v) for v in text.split(",")]
+    try:
+        level = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"noise must be a relative level like 0.005 or 0.5%, got {value!r}") from None
+    if not (np.isfinite(level) and level > 0):
+        raise ValueError(f"noise must be a relative level > 0 (0.005 or 0.5%), got {value!r}")
+    return level
 
 
 # ----------------------------------------------------------------------------- networks
@@ -196,10 +231,65 @@ class InverseModel:
         return excess
 
     # -- inference -------------------------------------------------------------------------------
-    def encode(self, chi_grid) -> np.ndarray:
-        """Standardised latent points (n, n_latent) of curves chi [emu/mol per ion] on the model grid."""
+    def encode(self, chi_grid, noise=None) -> np.ndarray:
+        """Standardised latent points (n, n_latent) of curves chi [emu/mol per ion] on the model
+        grid; noise: their relative noise level(s) for a noise-aware model (see noise_levels)."""
+        feats = self._features(chi_grid)
+        nz = self._noise_input(self.noise_levels(noise)[0], len(feats))
         with torch.no_grad():
-            return self.net.latent(self._features(chi_grid)).cpu().numpy()
+            return self.net.latent(feats, nz).cpu().numpy()
+
+    # -- noise level -----------------------------------------------------------------------------
+    @property
+    def noise_range(self) -> tuple:
+        """The trained (lo, hi) relative noise levels, one pair per noise input; () when the model
+        is not told the noise (config.n_noise = 0)."""
+        return self.net.noise_range
+
+    def noise_levels(self, noise=None, force: bool = False) -> tuple[np.ndarray | None, bool]:
+        """The relative noise level(s) (n_noise,) to tell the network, and whether they were
+        assumed. noise: a level (0.005 or "0.5%", for every observable) or one per observable;
+        None on a noise-aware model assumes DEFAULT_PREDICT_NOISE (1 %) with a one-line warning.
+        A model without noise input returns (None, False) for noise=None and refuses a level;
+        a level outside the trained range is refused (ValueError) unless force (then a warning)."""
+        n = self.net.n_noise
+        if n == 0:
+            if noise is not None:
+                raise ValueError("this model was trained without a noise input (n_noise = 0) and takes "
+                                 "no noise level; leave out noise= (CLI --noise) or use a noise-aware model")
+            return None, False
+        ranges = np.array(self.noise_range)
+        assumed = noise is None
+        if assumed:
+            inside = (ranges[:, 0] <= DEFAULT_PREDICT_NOISE) & (DEFAULT_PREDICT_NOISE <= ranges[:, 1])
+            levels = np.where(inside, DEFAULT_PREDICT_NOISE, np.sqrt(ranges[:, 0] * ranges[:, 1]))
+            warnings.warn("no noise level given: assuming " + ", ".join(f"{v:.3g}" for v in levels * 100)
+                          + " % relative noise per point; give your estimate with noise= (CLI --noise 0.5%)",
+                          UserWarning, stacklevel=3)
+            return levels, True
+        levels = np.atleast_1d(np.asarray(parse_noise(noise), dtype=float))
+        if levels.size == 1:
+            levels = np.full(n, levels[0])
+        if levels.shape != (n,):
+            raise ValueError(f"the model takes {n} noise level(s) (one per observable), got {levels.size}")
+        out = (levels < ranges[:, 0] * (1 - 1e-6)) | (levels > ranges[:, 1] * (1 + 1e-6))
+        if out.any():
+            k = int(np.flatnonzero(out)[0])
+            msg = (f"noise level {levels[k]:.3g} ({levels[k] * 100:.3g} %) lies outside the range the model "
+                   f"was trained on, {ranges[k, 0] * 100:.3g}-{ranges[k, 1] * 100:.3g} %")
+            if not force:
+                raise ValueError(msg + " (force=True, CLI --force, goes on anyway)")
+            warnings.warn(msg + "; going on (force): the posterior is an extrapolation", UserWarning,
+                          stacklevel=3)
+        return levels, False
+
+    def _noise_input(self, levels, n_curves: int):
+        """Noise features (n_curves, n_noise) of the levels (n_noise,), or None without noise input."""
+        if levels is None:
+            return None
+        lev = torch.as_tensor(np.asarray(levels, dtype=np.float32), device=self.device)
+        with torch.no_grad():
+            return self.net.noise_features(lev.reshape(1, -1).expand(n_curves, -1))
 
     def sample_parameters(self, latent, n_samples: int, seed=None) -> pd.DataFrame:
         """n_samples parameter sets (physical units: K, emu/mol, 1) for one latent point."""
@@ -224,7 +314,7 @@ class InverseModel:
                              "force=True (CLI --force)")
 
     def predict(self, T, chi, n_samples: int = 1000, seed=None, quantity: str = "chi",
-                ions_per_formula: float = 1.0, field=None, force: bool = False):
+                ions_per_formula: float = 1.0, field=None, force: bool = False, noise=None):
         """Posterior of the parameters for one measured curve.
 
         T [K]; chi [emu/mol per formula unit] (quantity="chi") or chi*T [emu K/mol]
@@ -232,7 +322,11 @@ class InverseModel:
         the measuring field [T] when known (refused when the model was trained at another
         field). The curve must be plausible for the model's ion (ligandml.plausibility: units,
         chi vs chiT, ions per formula, sign, ion); force=True goes on anyway. The curve is
-        interpolated onto the model grid (see prepare_curve). Returns a Posterior with n_samples
+        interpolated onto the model grid (see prepare_curve). noise: the curve's relative
+        measurement noise per point (0.005 or "0.5%"; one per observable for a multi-observable
+        model), told to a noise-aware model (config.n_noise > 0); None assumes 1 % with a warning;
+        a level outside the trained range is refused unless force; a model without noise input
+        refuses it (see noise_levels). Returns a Posterior with n_samples
         samples (D, E [K] and the nuisance chi_dia [emu/mol], s_m when the model has them);
         post.prior_box_report() says whether the model fails for this curve.
         """
@@ -244,17 +338,20 @@ class InverseModel:
         self.check_field(field, force)
         check_plausible(T, chi, self.ion, quantity=quantity, ions_per_formula=ions_per_formula,
                         force=force)
+        levels, assumed = self.noise_levels(noise, force)
         with _one_cpu_thread(self.device):
             feats = self._features(chi_grid)
             excess = self.check_distribution(feats, force)
             with torch.no_grad():
-                latent = self.net.latent(feats)[0]
+                latent = self.net.latent(feats, self._noise_input(levels, 1))[0]
             samples = self.sample_parameters(latent.cpu().numpy(), n_samples, seed)
         from .posterior import Posterior
         return Posterior(samples=samples, latent=latent.cpu().numpy(), T=self.T.copy(), chi_input=chi_grid,
                          ion=self.ion, field=self.field, model=self,
                          info={**info, "ood_excess": excess, "n_samples": int(n_samples),
-                               "kind": self.config.kind})
+                               "kind": self.config.kind,
+                               **({} if levels is None else {"noise": levels.tolist(),
+                                                             "noise_assumed": assumed})})
 
     def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:
         """(latents (n, n_latent), parameters DataFrame) of the stored training-curve subsample."""

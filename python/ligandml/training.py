@@ -38,9 +38,18 @@ class TrainConfig:
     n_validation: int = 20000              # validation curves (from the dataset's test split)
     time_limit_s: float = 0.0              # per training phase; 0 = none
     lr_final_factor: float = 0.02          # cosine decay to lr * this over the epochs
+    # noise-aware models (ModelConfig.n_noise > 0) on a dataset without stored noise levels:
+    noise_range: tuple = (1e-3, 3e-2)      # relative noise levels, log-uniform per curve and batch
+    sigma_m: float = 0.0                   # on-the-fly molar-mass error sd (where the data have none)
+
+    def __post_init__(self):
+        from .nets.noise import check_noise_range
+        self.noise_range = check_noise_range(self.noise_range)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["noise_range"] = list(self.noise_range)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -167,7 +176,8 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
                 train_config: TrainConfig | None = None, ion: str = "Er3+", field=None,
                 quantity: str = "chi", dataset_config: dict | None = None,
                 dataset_normalizer: dict | None = None, progress: bool = True, device=None,
-                pretrained_vae: InverseModel | None = None) -> InverseModel:
+                pretrained_vae: InverseModel | None = None, noise_levels=None,
+                noise_columns=None) -> InverseModel:
     """Train a model on curves (N, n_T) in `quantity` units (emu/mol or emu K/mol, per ion) with
     their parameters (DataFrame: parameter columns, chi_dia, s_m, set_index...).
 
@@ -177,6 +187,13 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
     of refitting them on `curves`.
     pretrained_vae: for kinds with a VAE, reuse this model's VAE and preprocessing (same T grid)
     and train only the INN/flow on its latents.
+    Noise-aware models (model_config.n_noise > 0, see ligandml.nets.noise): noise_levels (N,
+    n_noise) relative levels stored with the curves (they already carry that noise; none is
+    added, and the trained range is that of the stored positive levels), or None: every batch
+    draws a level per curve and noise input log-uniformly in train_config.noise_range and applies
+    it, with a molar-mass factor s_m ~ N(1, train_config.sigma_m) unless the parameters carry s_m.
+    noise_columns: the (start, stop) curve columns of each noise input (default for n_noise = 1:
+    the whole curve).
     Returns the trained InverseModel (metrics and history in model.metrics / model.history).
     """
     mc = model_config or ModelConfig()
@@ -217,11 +234,18 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
     net.feat_lo.copy_(feats[tr].min(0).values)
     net.feat_hi.copy_(feats[tr].max(0).values)
     x_std = (torch.as_tensor(x_all, device=dev) - net.x_mean) / net.x_std
+    f_tr, f_te = feats[tr], feats[te]
+    if net.n_noise:
+        del feats
+        f_tr, f_te = _noisy_sources(net, torch.as_tensor(curves, device=dev), tr, te, tc, noise_levels,
+                                    noise_columns, sigma_m=0.0 if "s_m" in names else tc.sigma_m)
+    elif noise_levels is not None:
+        raise ValueError("noise_levels given for a model without noise input (ModelConfig.n_noise = 0)")
     trainer = Trainer(tc, progress)
     t_start = time.perf_counter()
-    net.train_networks(trainer, feats[tr], x_std[tr], feats[te], x_std[te],
+    net.train_networks(trainer, f_tr, x_std[tr], f_te, x_std[te],
                        vae_ready=pretrained_vae is not None)
-    _store_reference(net, feats[tr], x_all[tr], mc.n_reference, rng)
+    _store_reference(net, f_tr, x_all[tr], mc.n_reference, rng)
     hist = pd.DataFrame(trainer.history)
     metrics = {"train_seconds": time.perf_counter() - t_start, "n_train": int(tr.size),
                "n_validation": int(te.size), "device": str(dev)}
@@ -235,11 +259,52 @@ def train_model(curves, params: pd.DataFrame, T, split=None, *, model_config: Mo
     return model
 
 
+def _noisy_sources(net, curves_t, tr, te, tc: TrainConfig, noise_levels, noise_columns, sigma_m):
+    """The training source (fresh noise every batch, or the stored levels) and a fixed validation
+    draw (ligandml.nets.noise.NoisyCurveBatches) of a noise-aware model; sets its trained noise
+    range and widens the per-temperature feature range (OOD check) by one noisy draw."""
+    from .nets.noise import NoisyCurveBatches
+    n = net.n_noise
+    noise_range = tc.noise_range
+    if noise_levels is not None:
+        levels = np.asarray(noise_levels, dtype=float).reshape(len(curves_t), -1)
+        if levels.shape[1] != n:
+            raise ValueError(f"the model has n_noise = {n} noise inputs but the stored noise levels have "
+                             f"{levels.shape[1]} column(s)")
+        pos = np.where(levels[tr] > 0, levels[tr], np.nan)
+        lo, hi = np.nanmin(pos, axis=0), np.nanmax(pos, axis=0)
+        if not np.all(hi > lo):
+            raise ValueError("the stored noise levels do not span a range (all equal or all 0); a "
+                             "noise-aware model needs curves of different noise levels")
+        noise_range = (float(lo.min()), float(hi.max()))
+        net.noise_log_lo.copy_(torch.as_tensor(np.log10(lo), dtype=torch.float32))
+        net.noise_log_hi.copy_(torch.as_tensor(np.log10(hi), dtype=torch.float32))
+        lev_tr, lev_te = levels[tr], levels[te]
+    else:
+        net.noise_log_lo.fill_(float(np.log10(noise_range[0])))
+        net.noise_log_hi.fill_(float(np.log10(noise_range[1])))
+        lev_tr = lev_te = None
+    kw = dict(noise_range=noise_range, columns=noise_columns, sigma_m=sigma_m)
+    tr_t, te_t = torch.as_tensor(tr, device=curves_t.device), torch.as_tensor(te, device=curves_t.device)
+    f_tr = NoisyCurveBatches(curves_t[tr_t], net.features, net.noise_log_lo, net.noise_log_hi,
+                             levels=lev_tr, seed=tc.seed + 11, **kw)
+    f_te = NoisyCurveBatches(curves_t[te_t], net.features, net.noise_log_lo, net.noise_log_hi,
+                             levels=lev_te, seed=tc.seed + 12, fixed=True, **kw)
+    with torch.no_grad():  # the OOD range: clean training features and one noisy draw of them
+        for i in range(0, len(f_tr), 65536):
+            noisy = f_tr[np.arange(i, min(i + 65536, len(f_tr)))][0]
+            net.feat_lo.copy_(torch.minimum(net.feat_lo, noisy.min(0).values))
+            net.feat_hi.copy_(torch.maximum(net.feat_hi, noisy.max(0).values))
+    return f_tr, f_te
+
+
 def _store_reference(net, f_tr, x_tr_phys, n_ref, rng):
-    """Latents + physical parameters of n_ref training curves (for the VAE plot)."""
+    """Latents + physical parameters of n_ref training curves (for the VAE plot); f_tr: features
+    or a source of (features, noise features) batches."""
     idx = np.sort(rng.permutation(len(f_tr))[: n_ref])
     with torch.no_grad():
-        lat = net.latent(f_tr[idx])
+        inputs = f_tr[idx]
+        lat = net.latent(*inputs) if isinstance(inputs, tuple) else net.latent(inputs)
     net.ref_latent = lat.detach().cpu().float()
     net.ref_params = torch.as_tensor(x_tr_phys[idx], dtype=torch.float32)
 
@@ -271,6 +336,14 @@ def save_history(model: InverseModel, out) -> None:
     plt.close(fig)
 
 
+def _has_array(ds, name: str) -> bool:
+    try:
+        ds.array(name)
+    except (KeyError, LookupError):
+        return False
+    return True
+
+
 def train_from_dataset(data, out, *, model_config: ModelConfig | None = None,
                        train_config: TrainConfig | None = None, progress: bool = True,
                        device=None, max_curves: int = 0) -> InverseModel:
@@ -286,10 +359,21 @@ def train_from_dataset(data, out, *, model_config: ModelConfig | None = None,
         sel = np.sort(np.random.default_rng(0).permutation(len(curves))[:max_curves])
         curves, params, split = curves[sel], params.iloc[sel].reset_index(drop=True), split[sel]
     cfg = ds.config
+    levels = None
+    if model_config is not None and model_config.n_noise:
+        if _has_array(ds, "noise_level"):
+            levels = np.asarray(ds.array("noise_level")[:], dtype=float)
+            if len(levels) != len(curves):
+                levels = levels[sel]
+        elif cfg.noise_rel:
+            raise ValueError(f"{data}: the curves carry a fixed relative noise of {cfg.noise_rel:g} and no "
+                             "per-curve levels; a noise-aware model needs clean curves (noise added while "
+                             "training) or stored per-curve levels")
     model = train_model(curves, params, np.asarray(ds.T), split, model_config=model_config,
                         train_config=train_config, ion=cfg.ion, field=cfg.field,
                         quantity=ds.representation, dataset_config=cfg.to_dict(),
-                        dataset_normalizer=ds.normalizer.to_dict(), progress=progress, device=device)
+                        dataset_normalizer=ds.normalizer.to_dict(), progress=progress, device=device,
+                        noise_levels=levels)
     model.metrics["dataset"] = str(data)
     model.save(out)
     save_history(model, out)

@@ -33,8 +33,12 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--n-samples", type=int, default=1000, help="posterior samples to draw (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")
-    p.add_argument("--noise-rel", type=float, default=0.01,
-                   help="relative measurement sd used to judge the fit of the point estimate (default 0.01)")
+    p.add_argument("--noise", default=None, metavar="LEVEL",
+                   help="your estimate of the curve's relative measurement noise per point, e.g. 0.5%% or "
+                        "0.005 (noise-aware models only; without it they assume 1 %% and say so)")
+    p.add_argument("--noise-rel", type=float, default=None,
+                   help="relative measurement sd used to judge the fit of the point estimate "
+                        "(default: --noise, else 0.01)")
     p.add_argument("--report", default=None, metavar="FOLDER",
                    help="write posterior.png, samples.csv and summary.md into FOLDER (default: write nothing)")
     p.set_defaults(func=run_predict)
@@ -99,6 +103,12 @@ def run_predict(args) -> int:
 
     if args.n_samples < 1:
         raise ValueError(f"--n-samples must be >= 1, got {args.n_samples}")
+    import numpy as np
+
+    from ..model import parse_noise
+    noise = None if args.noise is None else parse_noise(args.noise)
+    if args.noise_rel is None:
+        args.noise_rel = 0.01 if noise is None else float(np.max(noise))
     if not args.noise_rel > 0:
         raise ValueError(f"--noise-rel must be > 0, got {args.noise_rel}")
     curve = read_curve_input(args)
@@ -107,9 +117,14 @@ def run_predict(args) -> int:
     model = load_model(args.model)
     if args.ion != "Er3+" and args.ion != model.ion_name:
         raise ValueError(f"--ion {args.ion}: the model was trained for {model.ion_name}")
+    if noise is not None and not model.noise_range:
+        raise ValueError(f"--noise: the model {args.model or '(shipped default)'} was trained without a noise "
+                         "input and takes no noise level; leave out --noise or use a noise-aware model")
     post = model.predict(curve.T, curve.values, n_samples=args.n_samples, seed=args.seed,
                          quantity=curve.quantity, ions_per_formula=curve.ions_per_formula,
-                         field=curve.field_T, force=args.force)
+                         field=curve.field_T, force=args.force, noise=noise)
+    if post.info.get("noise_assumed"):
+        print(f"noise: none given, assumed {post.info['noise'][0]:.3g} relative per point (--noise sets it)")
     med = post.median()
     print(f"posterior median (canonical): " + ", ".join(f"{k} = {v:.4g}" for k, v in med.items()))
     if curve.sigma_dia is not None:

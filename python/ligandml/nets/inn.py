@@ -9,9 +9,13 @@ trained with: forward fit of y (MSE), MMD on (z, y) against N(0, I) x data, back
 GLOWCouplingBlock + PermuteRandom (FrEIA's GIN blocks do in-place updates that break backward
 passes on PyTorch 2 and are not used).
 
-ConditionalFlow (the "cinn" option): a normalising flow x <-> z ~ N(0, I) of AllInOneBlocks
-(soft permutations) conditioned on an embedding of the whole preprocessed curve, trained by
-maximum likelihood; its embedding net is trained jointly.
+ConditionalFlow (the "cinn" and "nsf" kinds): a normalising flow x <-> z ~ N(0, I) of
+AllInOneBlocks (soft permutations; coupling="allinone") or rational-quadratic spline couplings
+(Durkan et al. 2019, ligandml.nets.spline_coupling; coupling="spline") conditioned on an
+embedding of the whole preprocessed curve, trained by maximum likelihood; its embedding net
+(an MLP, or 1-D convolutions over the temperature axis then an MLP) is trained jointly. With
+n_noise > 0 the flow is also told the curve's noise level(s) (ligandml.nets.noise): the noise
+features enter the embedding and are appended to the condition.
 """
 from __future__ import annotations
 
@@ -120,30 +124,81 @@ def ardizzone_losses(inn: LatentINN, x: torch.Tensor, y: torch.Tensor, *, lambda
 
 
 # ----------------------------------------------------------------------------- conditional flow
+class ConvEmbedding(nn.Module):
+    """Curve embedding with 1-D convolutions over the temperature axis: the first n_T inputs
+    (the curve, ordered by temperature) go through `channels` Conv1d layers (kernel 5, stride 2,
+    ReLU), the flattened maps and the remaining inputs (noise features) through an MLP."""
+
+    def __init__(self, n_T: int, n_extra: int, hidden, n_out: int, channels=(16, 32, 32)):
+        super().__init__()
+        self.n_T = n_T
+        layers, c_in, length = [], 1, n_T
+        for c in channels:
+            layers += [nn.Conv1d(c_in, c, kernel_size=5, stride=2, padding=2), nn.ReLU()]
+            c_in, length = c, (length + 1) // 2
+        self.conv = nn.Sequential(*layers)
+        self.head = mlp(c_in * length + n_extra, tuple(hidden), n_out)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        curve, extra = inputs[:, : self.n_T], inputs[:, self.n_T:]
+        maps = self.conv(curve.unsqueeze(1)).flatten(1)
+        return self.head(torch.cat([maps, extra], dim=1))
+
+
 class ConditionalFlow(nn.Module):
-    """x <-> z ~ N(0, I) conditioned on embed(curve features); see the module docstring."""
+    """x <-> z ~ N(0, I) conditioned on embed([curve features, noise features]) and the noise
+    features; see the module docstring. coupling: "allinone" | "spline"; embedding: "mlp" | "conv";
+    n_noise: noise-level inputs (0: none)."""
 
     def __init__(self, n_x: int, n_features: int, n_cond: int = 32, embed_hidden=(256, 256),
-                 n_blocks: int = 8, hidden: int = 128, clamp: float = 2.0):
+                 n_blocks: int = 8, hidden: int = 128, clamp: float = 2.0, *, coupling: str = "allinone",
+                 n_noise: int = 0, embedding: str = "mlp", spline_bins: int = 8,
+                 spline_tail: float = 4.0, seed: int = 0):
         super().__init__()
         if n_x < 2:
             raise ValueError(f"ConditionalFlow needs at least 2 parameters, got {n_x}")
-        self.n_x, self.n_features, self.n_cond = n_x, n_features, n_cond
-        self.embed = mlp(n_features, tuple(embed_hidden), n_cond)
-        self.net = Ff.SequenceINN(n_x)
-        for _ in range(n_blocks):
-            self.net.append(Fm.AllInOneBlock, cond=0, cond_shape=(n_cond,),
-                            subnet_constructor=_subnet_factory(hidden), affine_clamping=clamp,
-                            permute_soft=True)
+        if n_noise < 0:
+            raise ValueError(f"n_noise must be >= 0, got {n_noise}")
+        self.n_x, self.n_features, self.n_cond, self.n_noise = n_x, n_features, n_cond, n_noise
+        if embedding == "mlp":
+            self.embed = mlp(n_features + n_noise, tuple(embed_hidden), n_cond)
+        elif embedding == "conv":
+            self.embed = ConvEmbedding(n_features, n_noise, embed_hidden, n_cond)
+        else:
+            raise ValueError(f"embedding must be 'mlp' or 'conv', got {embedding!r}")
+        n_c = n_cond + n_noise
+        if coupling == "allinone":
+            self.net = Ff.SequenceINN(n_x)
+            for _ in range(n_blocks):
+                self.net.append(Fm.AllInOneBlock, cond=0, cond_shape=(n_c,),
+                                subnet_constructor=_subnet_factory(hidden), affine_clamping=clamp,
+                                permute_soft=True)
+        elif coupling == "spline":
+            from .spline_coupling import spline_inn
+            self.net = spline_inn(n_x, n_blocks=n_blocks, n_cond=n_c, hidden=hidden, bins=spline_bins,
+                                  tail_bound=spline_tail, seed=seed)
+        else:
+            raise ValueError(f"coupling must be 'allinone' or 'spline', got {coupling!r}")
 
-    def nll(self, x: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def condition(self, features: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """The flow's condition (batch, n_cond + n_noise) from curve features and, for a
+        noise-aware flow, noise features (batch, n_noise) (ligandml.nets.noise.noise_features)."""
+        if self.n_noise == 0:
+            if noise is not None and noise.numel():
+                raise ValueError("this flow has no noise input")
+            return self.embed(features)
+        if noise is None or noise.shape[-1] != self.n_noise:
+            raise ValueError(f"this flow needs {self.n_noise} noise feature(s) per curve")
+        return torch.cat([self.embed(torch.cat([features, noise], dim=1)), noise], dim=1)
+
+    def nll(self, x: torch.Tensor, features: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         """Mean negative log-likelihood per sample (nats, up to the constant), standardised x."""
-        z, log_jac = self.net(x, c=[self.embed(features)])
+        z, log_jac = self.net(x, c=[self.condition(features, noise)])
         return (0.5 * (z ** 2).sum(dim=1) - log_jac).mean()
 
     @torch.no_grad()
     def sample(self, cond: torch.Tensor, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n samples of x given one embedding cond (n_cond,); returns (n, n_x)."""
+        """n samples of x given one condition cond (n_cond + n_noise,); returns (n, n_x)."""
         c = cond.reshape(1, -1).expand(n, -1)
         z = torch.randn(n, self.n_x, generator=generator, device=c.device, dtype=c.dtype)
         return self.net(z, c=[c], rev=True, jac=False)[0]
@@ -178,17 +233,25 @@ def train_latent_inn(trainer, inn: LatentINN, x_tr, y_tr, x_te, y_te, config) ->
                        samples_per_epoch=tc.inn_samples_per_epoch)
 
 
+def _inputs(source, idx) -> tuple:
+    """(features,) or (features, noise features) of rows idx from a tensor or an indexable source
+    returning such a tuple (ligandml.nets.noise.NoisyCurveBatches)."""
+    out = source[idx]
+    return out if isinstance(out, tuple) else (out,)
+
+
 def train_flow(trainer, flow: ConditionalFlow, c_tr, x_tr, c_te, x_te, jitter: float) -> float:
     """The "flow" phase: maximum likelihood of standardised parameters x given conditions c
-    (curve features or latents), with Gaussian jitter of sd `jitter` on x while training."""
+    (curve features or latents: a tensor, or a source of (features, noise features) batches),
+    with Gaussian jitter of sd `jitter` on x while training."""
 
     def step(idx):
         x = x_tr[idx]
-        return flow.nll(x + jitter * torch.randn_like(x), c_tr[idx]), {}
+        return flow.nll(x + jitter * torch.randn_like(x), *_inputs(c_tr, idx)), {}
 
     def val():
         with torch.no_grad():
-            v = float(np.mean([float(flow.nll(x_te[i:i + 4096], c_te[i:i + 4096]))
+            v = float(np.mean([float(flow.nll(x_te[i:i + 4096], *_inputs(c_te, slice(i, i + 4096))))
                                for i in range(0, len(x_te), 4096)]))
         return v, {}
 

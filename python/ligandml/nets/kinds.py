@@ -6,6 +6,12 @@
   "cinn"      a conditional INN (FrEIA AllInOneBlocks) from N(0, I) to the parameters, conditioned
               on an embedding of the whole curve standardised per temperature, trained by
               maximum likelihood.
+  "nsf"       the same with rational-quadratic spline couplings (a neural spline flow, Durkan et
+              al. 2019, the flow of sbi's NPE) as FrEIA modules (ligandml.nets.spline_coupling).
+
+The conditional flows on the whole curve ("cinn", "nsf") can be noise-aware (config.n_noise > 0):
+they are then told the relative noise level of each observable (ligandml.nets.noise) and keep the
+trained range of levels in the buffers noise_log_lo, noise_log_hi (log10, one per input).
 
 Every kind is a torch Module holding all tensors of a model: its networks plus the buffers of the
 preprocessing (feat_*), the parameter standardisation (x_*), the latent standardisation (y_*) and
@@ -14,11 +20,14 @@ names are the keys of saved weight files: keep them.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..preprocessing import CurvePreprocessor
 from . import register
 from .inn import ConditionalFlow, LatentINN, train_flow, train_latent_inn
+from .noise import noise_features
 from .vae import VAE, train_vae
 
 #: rows per forward pass when a whole training set goes through a network
@@ -35,11 +44,20 @@ class ModelNet(torch.nn.Module):
     kind = ""                          # set by @register
     default_preprocessing = "minmax"
     has_vae = False
+    supports_noise = False             # may be told the curves' noise levels (config.n_noise > 0)
 
     def __init__(self, config, n_T: int, n_x: int):
         super().__init__()
         self.config = config
+        n_noise = int(getattr(config, "n_noise", 0))
+        if n_noise and not self.supports_noise:
+            raise ValueError(f"model kind {self.kind!r} takes no noise input (n_noise must be 0); "
+                             "noise-aware kinds: cinn, nsf")
         n_latent = self.build(n_T, n_x)
+        if n_noise:  # only then: the weight files of models without noise input keep their keys
+            # log10 of the trained range of relative noise levels, per noise input
+            self.register_buffer("noise_log_lo", torch.full((n_noise,), -3.0))
+            self.register_buffer("noise_log_hi", torch.full((n_noise,), math.log10(0.03)))
         # preprocessing: features = (g(curve) - shift) / scale, per temperature (or global)
         self.register_buffer("feat_shift", torch.zeros(n_T))
         self.register_buffer("feat_scale", torch.ones(n_T))
@@ -58,8 +76,9 @@ class ModelNet(torch.nn.Module):
         """Create the networks for n_T curve points and n_x parameters; return the latent size."""
         raise NotImplementedError
 
-    def raw_latent(self, features: torch.Tensor) -> torch.Tensor:
-        """Unstandardised latent points (batch, n_latent) of preprocessed curves."""
+    def raw_latent(self, features: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Unstandardised latent points (batch, n_latent) of preprocessed curves (and, for a
+        noise-aware kind, their noise features (batch, n_noise))."""
         raise NotImplementedError
 
     def sample_x(self, latent: torch.Tensor, n: int, generator=None) -> torch.Tensor:
@@ -89,9 +108,27 @@ class ModelNet(torch.nn.Module):
         """Preprocess curves (batch, n_T) in the model's quantity into network inputs."""
         return self.preprocessor.features(curves)
 
-    def latent(self, features: torch.Tensor) -> torch.Tensor:
-        """Standardised latent point(s) of preprocessed curves."""
-        return (self.raw_latent(features) - self.y_mean) / self.y_std
+    def latent(self, features: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Standardised latent point(s) of preprocessed curves; noise: their noise features
+        (noise_features), required by a noise-aware model and refused by any other."""
+        return (self.raw_latent(features, noise) - self.y_mean) / self.y_std
+
+    @property
+    def n_noise(self) -> int:
+        """Number of noise-level inputs (0: the model is not told the noise)."""
+        return int(getattr(self.config, "n_noise", 0))
+
+    @property
+    def noise_range(self) -> tuple:
+        """The trained (lo, hi) relative noise levels, one pair per noise input (empty: none)."""
+        if not self.n_noise:
+            return ()
+        return tuple((float(10 ** a), float(10 ** b))
+                     for a, b in zip(self.noise_log_lo.tolist(), self.noise_log_hi.tolist()))
+
+    def noise_features(self, levels: torch.Tensor) -> torch.Tensor:
+        """Network inputs (batch, n_noise) of relative noise levels (batch, n_noise), > 0."""
+        return noise_features(levels, self.noise_log_lo, self.noise_log_hi)
 
     def set_latent_scale(self, raw: torch.Tensor) -> None:
         """y_mean, y_std from raw latents of the training curves."""
@@ -104,7 +141,7 @@ class _WithVAE(ModelNet):
 
     has_vae = True
 
-    def raw_latent(self, features):
+    def raw_latent(self, features, noise=None):
         return self.vae.encode(features)[0]
 
     def reuse_vae(self, other: ModelNet) -> None:
@@ -162,19 +199,23 @@ class VAEConditionalINN(_WithVAE):
 
 @register("cinn")
 class ConditionalINN(ModelNet):
-    """A conditional INN on the whole curve, standardised per temperature; its latent is the
-    curve embedding of the flow."""
+    """A conditional INN (AllInOneBlocks) on the whole curve, standardised per temperature; its
+    latent is the flow's condition (the curve embedding, then the noise features if any)."""
 
     default_preprocessing = "standard"
+    supports_noise = True
+    coupling = "allinone"
 
     def build(self, n_T, n_x):
         c = self.config
         self.flow = ConditionalFlow(n_x, n_T, c.n_cond, c.embed_hidden, c.flow_blocks, c.flow_hidden,
-                                    c.clamp)
-        return c.n_cond
+                                    c.clamp, coupling=self.coupling, n_noise=c.n_noise,
+                                    embedding=c.embedding, spline_bins=c.spline_bins,
+                                    spline_tail=c.spline_tail)
+        return c.n_cond + c.n_noise
 
-    def raw_latent(self, features):
-        return self.flow.embed(features)
+    def raw_latent(self, features, noise=None):
+        return self.flow.condition(features, noise)
 
     def sample_x(self, latent, n, generator=None):
         return self.flow.sample(latent * self.y_std + self.y_mean, n, generator)
@@ -182,4 +223,16 @@ class ConditionalINN(ModelNet):
     def train_networks(self, trainer, f_tr, x_tr, f_te, x_te, vae_ready=False):
         train_flow(trainer, self.flow, f_tr, x_tr, f_te, x_te, self.config.x_noise)
         with torch.no_grad():
-            self.set_latent_scale(_chunked(self.flow.embed, f_tr))
+            if isinstance(f_tr, torch.Tensor):
+                raw = _chunked(self.flow.condition, f_tr)
+            else:  # noisy batches: one draw of up to CHUNK training curves
+                raw = self.flow.condition(*f_tr[torch.arange(min(len(f_tr), CHUNK))])
+            self.set_latent_scale(raw)
+
+
+@register("nsf")
+class NeuralSplineFlow(ConditionalINN):
+    """A neural spline flow (rational-quadratic spline couplings, Durkan et al. 2019, as FrEIA
+    modules) on the whole curve, standardised per temperature; otherwise as "cinn"."""
+
+    coupling = "spline"
