@@ -64,7 +64,6 @@ sys.path.insert(0, str(ROOT / "python"))
 
 SIGMA_DIA = 0.002          # emu/mol, the dataset's and the held-out curves' chi_dia sd
 TEST_NOISE = 0.01          # relative noise of the noisy evaluation curves
-CLEAN_NOISE = 0.001        # the level noise-aware models are told on noise-free curves
 NOISE_RANGE = (1e-3, 3e-2)  # trained range of relative noise levels (log-uniform)
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -136,7 +135,7 @@ class FreshNoiseLoader:
         self.n_batches = max(1, len(indices) // batch_size)
         self.last = self.n_batches
         self.total_batches = 0
-        self.started = None
+        self.started = self.cpu_started = None
 
     def __len__(self) -> int:
         return max(1, self.last)
@@ -149,7 +148,7 @@ class FreshNoiseLoader:
         import torch
 
         if self.started is None:
-            self.started = time.perf_counter()
+            self.started, self.cpu_started = time.perf_counter(), time.process_time()
         order = self.indices[torch.randperm(len(self.indices), generator=self.gen)]
         self.last = 0
         for k in range(self.n_batches):
@@ -234,6 +233,7 @@ def train_sbi(args) -> dict:
     val = [r["value"] for r in tracker.rows if r["name"] == "validation_loss"]
     info = {"side": "sbi", "wall_s": wall, "cpu_s": cpu,
             "loop_s": time.perf_counter() - inference.fresh.started if inference.fresh.started else 0.0,
+            "loop_cpu_s": time.process_time() - inference.fresh.cpu_started if inference.fresh.started else 0.0,
             "epochs": int(inference.epoch),
             "batches": int(inference.fresh.total_batches), "batch_size": 512,
             "n_train": int(len(inference.train_indices)), "n_validation": int(len(inference.val_indices)),
@@ -270,11 +270,11 @@ class BudgetBatches:
 
     def __init__(self, batches, budget_s: float):
         self.batches, self.budget_s = batches, budget_s
-        self.started, self.total_batches, self.cut = None, 0, 0
+        self.started, self.cpu_started, self.total_batches, self.cut = None, None, 0, 0
 
     def __call__(self, *a, **k):
         if self.started is None:
-            self.started = time.perf_counter()
+            self.started, self.cpu_started = time.perf_counter(), time.process_time()
         for idx in self.batches(*a, **k):
             if time.perf_counter() >= self.started + self.budget_s:
                 self.cut += 1
@@ -300,7 +300,8 @@ def train_ours(args) -> dict:
                          "single-phase kinds (evaluate a pre-trained folder with --reference instead)")
     budget = BudgetBatches(training._batches, 60.0 * args.minutes)
     training._batches = budget
-    tc = dataclasses.replace(tc, time_limit_s=60.0 * args.minutes, seed=args.seed, flow_epochs=10**6)
+    tc = dataclasses.replace(tc, time_limit_s=60.0 * args.minutes, seed=args.seed, flow_epochs=10**6,
+                             noise_range=tuple(args.noise_range), sigma_m=args.sigma_m)
     curves, params, T, ds = load_split(args.data, None)
     split = np.asarray(ds.split)
     if noise_aware(mc):
@@ -325,6 +326,7 @@ def train_ours(args) -> dict:
                            "the budget was not enforced (update BudgetBatches)")
     out_of_time = budget.cut > 0 or float(hist["seconds"].max()) >= tc.time_limit_s
     return {"side": "ours", "wall_s": wall, "cpu_s": cpu, "loop_s": time.perf_counter() - budget.started,
+            "loop_cpu_s": time.process_time() - budget.cpu_started,
             "batches": budget.total_batches, "stopped_by": "budget" if out_of_time else "early stopping",
             "kind": mc.kind,
             "config": str(args.config or "shipped model's configuration"),
@@ -428,7 +430,7 @@ def simulate(truths: pd.DataFrame, T, noise_rel, rng):
     return chi
 
 
-def curve_sets(n, seed, T):
+def curve_sets(n, seed, T, clean_level):
     """{name: (truths, curves, level told)}: the noisy and noise-free held-out sets and the three
     benchmark curves at 1 % noise (the same draws as benchmarks/bench_compare.py)."""
     from ligandml.benchmark_task import BENCHMARK_CURVES
@@ -439,7 +441,7 @@ def curve_sets(n, seed, T):
     rng = np.random.default_rng(seed + 1)
     bench_curves = np.stack([simulate(bench.iloc[[i]], T, TEST_NOISE, rng)[0] for i in range(len(bench))])
     return {"held-out, 1 % noise": (noisy, simulate(noisy, T, TEST_NOISE, np.random.default_rng(2001)), TEST_NOISE),
-            "held-out, noise-free": (clean, simulate(clean, T, 0.0, None), CLEAN_NOISE),
+            "held-out, noise-free": (clean, simulate(clean, T, 0.0, None), clean_level),
             "benchmark curves, 1 % noise": (bench, bench_curves, TEST_NOISE)}
 
 
@@ -534,7 +536,7 @@ def evaluate(args, methods, training) -> str:
 
     torch.set_num_threads(1)
     T = temperature_grid()
-    sets = curve_sets(args.n_curves, args.seed, T)
+    sets = curve_sets(args.n_curves, args.seed, T, args.noise_range[0])
     per_curve, summary, c2st_rows, bench_err = [], [], [], []
     samples_by = {}
     t_eval = time.perf_counter()
@@ -619,7 +621,8 @@ def report(args, training, methods, summ, c2, bench_table, crb_held, cov_sd, eva
     train_rows = []
     for side, info in training.items():
         train_rows.append({"side": side, "training loop wall [s]": info.get("loop_s"),
-                           "process wall [s]": info.get("wall_s"), "CPU [s]": info.get("cpu_s"),
+                           "training loop CPU [s]": info.get("loop_cpu_s"),
+                           "after loading: wall [s]": info.get("wall_s"), "CPU [s]": info.get("cpu_s"),
                            "batches of 512": info.get("batches"),
                            "epochs": info.get("epochs"), "training / validation curves":
                            f"{info.get('n_train')} / {info.get('n_validation')}",
@@ -632,6 +635,9 @@ def report(args, training, methods, summ, c2, bench_table, crb_held, cov_sd, eva
     floor_held = {"floor err_point": float(np.median(crb_held["floor err_point"])),
                   "floor err_median": float(np.median(crb_held["floor err_median"])),
                   "singular": int(np.isinf(crb_held["floor err_point"]).sum())}
+    main.loc[len(main)] = {"method": "Cramer-Rao floor at 1 % noise (median over the noisy curves)",
+                           "1 % err_median [K]": floor_held["floor err_median"],
+                           "1 % err_point [K]": floor_held["floor err_point"]}
     md = [
         "# Benchmark against sbi: NPE (neural spline flow) and ligandml at equal training budget",
         "",
@@ -640,7 +646,9 @@ def report(args, training, methods, summ, c2, bench_table, crb_held, cov_sd, eva
         f"{os.cpu_count()} cores shared with other jobs (load average at the end {load[0]:.1f}); "
         f"torch {__import__('torch').__version__}, one thread per process; evaluation {eval_s:.0f} s.  ",
         f"Budget: {args.minutes:g} min of training each, the two trainings run at the same time as two "
-        "processes of one thread each (so they share the machine equally); CPU seconds measure what each got.",
+        "processes of one thread each (so they share the machine equally). Each budget starts with its first "
+        "training batch and ends the epoch running at the deadline early (validation and the choice of the best "
+        "weights follow); the training-loop CPU seconds say what each process got of the shared machine.",
         "",
         "## Training",
         "",
@@ -719,16 +727,42 @@ def parse(argv=None):
     ap.add_argument("--n-curves", type=int, default=200, help="held-out curves per set")
     ap.add_argument("--n-samples", type=int, default=1000, help="posterior samples per held-out curve")
     ap.add_argument("--no-grid-heldout", action="store_true", help="skip the exact posterior on the held-out curves")
-    ap.add_argument("--noise-range", type=float, nargs=2, default=NOISE_RANGE, metavar=("LO", "HI"))
-    ap.add_argument("--sigma-m", type=float, default=0.0, help="sd of an on-the-fly mass factor for sbi (match ours)")
+    ap.add_argument("--noise-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                    help="relative noise levels of the augmentation of both sides (default: our configuration's "
+                         "noise_range, else 0.001 0.03)")
+    ap.add_argument("--sigma-m", type=float, default=None,
+                    help="sd of an on-the-fly molar-mass factor for both sides (default: our configuration's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--role", choices=("sbi", "ours"), default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     args.out_model = args.out_model or args.work / "ours_model"
-    args.noise_range = tuple(args.noise_range)
+    resolve_noise(args)
     return args
+
+
+def resolve_noise(args) -> None:
+    """The augmentation both sides share: --noise-range / --sigma-m when given, else those of our
+    configuration (of the pre-trained folder with --ours-model), else NOISE_RANGE and 0."""
+    rng, sm = NOISE_RANGE, 0.0
+    if args.ours_model is not None:
+        d = json.loads((Path(args.ours_model) / "model.json").read_text())
+        tc = d.get("train_config") or {}
+        if noise_aware_dict(d.get("model_config") or {}):
+            rng, sm = tuple(tc.get("noise_range", rng)), float(tc.get("sigma_m", sm))
+    else:
+        mc, tc = our_configs(args.config)
+        if noise_aware(mc):
+            rng, sm = tuple(getattr(tc, "noise_range", rng)), float(getattr(tc, "sigma_m", sm))
+    args.noise_range = tuple(float(v) for v in (args.noise_range or rng))
+    args.sigma_m = float(sm if args.sigma_m is None else args.sigma_m)
+    if not 0 < args.noise_range[0] < args.noise_range[1]:
+        raise SystemExit(f"--noise-range needs 0 < LO < HI, got {args.noise_range}")
+
+
+def noise_aware_dict(model_config: dict) -> bool:
+    return int(model_config.get("n_noise", 0) or 0) > 0
 
 
 def references(args):
