@@ -245,15 +245,14 @@ def train_sbi(args) -> dict:
 
 
 # ============================================================================ our side
-def our_configs(path):
-    """(ModelConfig, TrainConfig) from a train.toml, or the shipped model's when path is None."""
-    from ligandml.model import DEFAULT_MODEL_DIR, ModelConfig
+def our_configs(config):
+    """(ModelConfig, TrainConfig) of a train.toml path or a recipe name as `ligandml train --config`
+    takes it ("default": the shipped model's recipe; after issue 12 also ligandml/configs/NAME)."""
+    from ligandml.commands.model import train_config_path
+    from ligandml.model import ModelConfig
     from ligandml.training import TrainConfig, read_train_toml
 
-    if path is None:
-        d = json.loads((DEFAULT_MODEL_DIR / "model.json").read_text())
-        return ModelConfig.from_dict(d["model_config"]), TrainConfig.from_dict(d["train_config"])
-    m, t = read_train_toml(path)
+    m, t = read_train_toml(train_config_path(str(config or "default")))
     return ModelConfig.from_dict(m), TrainConfig.from_dict(t)
 
 
@@ -329,7 +328,7 @@ def train_ours(args) -> dict:
             "loop_cpu_s": time.process_time() - budget.cpu_started,
             "batches": budget.total_batches, "stopped_by": "budget" if out_of_time else "early stopping",
             "kind": mc.kind,
-            "config": str(args.config or "shipped model's configuration"),
+            "config": str(args.config),
             "epochs": {p: int(g["epoch"].max()) for p, g in hist.groupby("phase")},
             "n_train": int(model.metrics["n_train"]), "n_validation": int(model.metrics["n_validation"]),
             "best_val_loss": {k: v for k, v in model.metrics.items() if k.endswith("best_val_loss")},
@@ -356,8 +355,7 @@ def train_both(args, roles) -> dict:
                "--minutes", str(args.minutes), "--work", str(args.work), "--seed", str(args.seed),
                "--out-model", str(args.out_model), "--noise-range", *map(str, args.noise_range),
                "--sigma-m", str(args.sigma_m)]
-        if args.config:
-            cmd += ["--config", str(args.config)]
+        cmd += ["--config", str(args.config)]
         log = open(args.work / f"train_{role}.log", "w")
         procs[role] = (subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log)
         print(f"training {role}: pid {procs[role][0].pid}, log {args.work / f'train_{role}.log'}", flush=True)
@@ -714,8 +712,9 @@ def parse(argv=None):
     ap.add_argument("--data", type=Path, default=Path("/work/data/sbi/er_de.zarr"),
                     help="the D, E dataset (ligandml dataset generate --out ...)")
     ap.add_argument("--minutes", type=float, default=15.0, help="training budget of each side [min]")
-    ap.add_argument("--config", type=Path, default=None,
-                    help="our train.toml ([model], [training]); default: the shipped model's configuration")
+    ap.add_argument("--config", default="default", metavar="TOML|NAME",
+                    help="our recipe, as `ligandml train --config` takes it: a train.toml ([model], [training]) "
+                         "or a name (default: 'default', the shipped model's recipe)")
     ap.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "ligandml_bench_vs_sbi",
                     help="folder for the trained sbi posterior, logs and cached grid posteriors")
     ap.add_argument("--out-model", type=Path, default=None, help="where our trained model folder goes (default WORK/ours_model)")
