@@ -640,6 +640,9 @@ def report(args, training, methods, summ, c2, bench_table, crb_held, cov_sd, eva
         "# Benchmark against sbi: NPE (neural spline flow) and ligandml at equal training budget",
         "",
         f"Command: `{cmd}`  ",
+        *([f"**A debug-size run ({args.minutes:g} min, {args.n_curves} curves), not the benchmark of issue 12 "
+           "(15 min, 200 curves): its numbers say only that the harness works.**  "]
+          if args.minutes < 15 or args.n_curves < 200 else []),
         f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
         f"{os.cpu_count()} cores shared with other jobs (load average at the end {load[0]:.1f}); "
         f"torch {__import__('torch').__version__}, one thread per process; evaluation {eval_s:.0f} s.  ",
@@ -771,7 +774,8 @@ def references(args):
         from ligandml.model import DEFAULT_MODEL_DIR
 
         cand = {"shipped cinn (pre-trained, 28 min, no noise)": DEFAULT_MODEL_DIR,
-                "faithful VAE-INN (pre-trained, sigma_dia study)": ROOT / "studies/sigma_dia/models/sigma_0.002"}
+                "faithful VAE-INN (pre-trained, sigma_dia study, reduced budget)":
+                    ROOT / "studies/sigma_dia/models/sigma_0.002"}
         return {k: v for k, v in cand.items() if (Path(v) / "model.json").is_file()}
     out = {}
     for item in args.reference:
