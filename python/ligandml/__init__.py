@@ -32,6 +32,8 @@ from importlib.metadata import PackageNotFoundError, version as _version
 from .backends import backend_info, install_julia
 # calibration (coverage, SBC, TARP)
 from .calibration import calibration_plot, calibration_summary, tarp
+# sbi benchmark (issue 12): the Cramer-Rao floor
+from .cramer_rao import CramerRao, cramer_rao, curve_cramer_rao, gaussian_distance_median
 from .constants import curie_constant
 from .crystal_field import CrystalField
 from .dataset import Dataset, DatasetConfig, generate_dataset, open_dataset
@@ -92,6 +94,8 @@ __all__ = [
     "stevens_factor", "superposition_parameters",
     # calibration
     "calibration_plot", "calibration_summary", "tarp",
+    # sbi benchmark (issue 12): the Cramer-Rao floor
+    "CramerRao", "cramer_rao", "curve_cramer_rao", "gaussian_distance_median",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
