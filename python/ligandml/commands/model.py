@@ -60,6 +60,12 @@ def add_parser(sub) -> None:
     d.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     d.add_argument("--n-samples", type=int, default=1000, help="posterior samples per curve (default 1000)")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d.add_argument("--no-er-d3d", action="store_true",
+                   help="skip the er-d3d part (the shipped Er3+ D3d model on its three test sets, written "
+                        "under OUT/er-d3d/; it runs when no --model is given)")
+    d.add_argument("--measured", default=None, metavar="FOLDER",
+                   help="folder with the measured KErSe2 files (KErSe2_chi_T.dat, KErSe2_M_H_2K.txt, e.g. "
+                        "../shared/data/real): the er-d3d part also predicts from them")
     d.set_defaults(func=run_demo)
 
 
@@ -241,9 +247,15 @@ def _predict_observables(args, noise) -> int:
 
 
 def run_demo(args) -> int:
-    from ..demo import run_demo as demo
-    from ..model import load_model
+    from ..demo import read_kerse2_crystal, run_demo as demo, run_er_d3d_demo
+    from ..model import load_model, shipped_models
+    measured = read_kerse2_crystal(args.measured) if args.measured else None
     table = demo(args.out, load_model(args.model), n_samples=args.n_samples, seed=args.seed)
     print(table.to_string(index=False))
     print(f"wrote {args.out}/summary.md and a report per curve under {args.out}/")
+    if args.model is None and not args.no_er_d3d and "er-d3d" in shipped_models():
+        table = run_er_d3d_demo(Path(args.out) / "er-d3d", n_samples=max(args.n_samples, 2000),
+                                seed=args.seed, measured=measured)
+        print(table.to_string(index=False))
+        print(f"wrote {args.out}/er-d3d/summary.md and a report per case under {args.out}/er-d3d/")
     return 0
