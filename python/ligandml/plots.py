@@ -353,6 +353,7 @@ def corner_figure(post, truth=None, path=None, n_predictive: int = 100, title=No
     sub_corner.subplots(P, P)
     corner_plot(post, truth=truth, fold=fold, fig=sub_corner)
     observable_panels(sub_curves.subplots(n_obs, 1, squeeze=False)[:, 0], post, n_predictive)
+    sub_curves.subplots_adjust(hspace=0.45, left=0.2)
     if title:
         fig.suptitle(title)
     if path is not None:
