@@ -12,12 +12,13 @@ def add_parser(sub) -> None:
     t.add_argument("--data", required=True, help="dataset store written by `ligandml dataset generate`")
     t.add_argument("--out", required=True, help="model folder to write")
     t.add_argument("--config", default="default", metavar="TOML|NAME",
-                   help="train.toml with [model] and [training] tables, or the name of a model shipped "
+                   help="train.toml with [model] and [training] tables, the name of a model shipped "
                         "in the package whose train.toml to use (default: 'default', the recipe of the "
-                        "shipped model)")
+                        "shipped model), or of a recipe in ligandml/configs (e.g. nsf_noise)")
     t.add_argument("--kind", default=None,
                    help="faithful: VAE (latent 3) + Ardizzone INN; vae_cinn: the VAE + a conditional INN "
-                        "on its latent; cinn: conditional INN on the whole curve")
+                        "on its latent; cinn: conditional INN on the whole curve; nsf: the same with "
+                        "rational-quadratic spline couplings")
     t.add_argument("--epochs", type=int, default=None, help="epochs for every training phase")
     t.add_argument("--time-limit", type=float, default=None, help="seconds per training phase")
     t.add_argument("--seed", type=int, default=None, help="random seed (default: the config's)")
@@ -69,9 +70,14 @@ def add_parser(sub) -> None:
     d.set_defaults(func=run_demo)
 
 
+#: training recipes shipped in the package (--config NAME reads CONFIGS_DIR/NAME.toml)
+CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
 def train_config_path(config: str) -> Path:
     """The train.toml to read: `config` itself when it is a file, else the train.toml of the
-    model of that name shipped in the package (e.g. "default")."""
+    model of that name shipped in the package (e.g. "default"), else the recipe
+    ligandml/configs/NAME.toml (e.g. "nsf_noise")."""
     from ..model import DEFAULT_MODEL_DIR
 
     path = Path(config)
@@ -82,8 +88,12 @@ def train_config_path(config: str) -> Path:
     shipped = DEFAULT_MODEL_DIR.parent / config / "train.toml"
     if path.name == config and shipped.is_file():
         return shipped
+    recipe = CONFIGS_DIR / f"{config}.toml"
+    if path.name == config and recipe.is_file():
+        return recipe
     names = sorted(p.parent.name for p in DEFAULT_MODEL_DIR.parent.glob("*/train.toml"))
-    raise ValueError(f"--config {config}: no such file, and no shipped model of that name "
+    names += sorted(p.stem for p in CONFIGS_DIR.glob("*.toml"))
+    raise ValueError(f"--config {config}: no such file, and no shipped model or recipe of that name "
                      f"(shipped: {', '.join(names) or 'none'})")
 
 

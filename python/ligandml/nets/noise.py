@@ -84,7 +84,7 @@ class NoisyCurveBatches:
             raise ValueError(f"sigma_m must be in [0, 0.5), got {sigma_m!r}")
         self.gen = torch.Generator(device=curves.device).manual_seed(int(seed))
         if levels is not None:
-            levels = torch.as_tensor(np.asarray(levels, dtype=np.float32), device=curves.device)
+            levels = torch.as_tensor(np.asarray(levels, dtype=float), dtype=curves.dtype, device=curves.device)
             if levels.ndim == 1:
                 levels = levels[:, None]
             if levels.shape != (len(curves), self.n_noise):
@@ -106,15 +106,16 @@ class NoisyCurveBatches:
         if self.levels is not None:
             lev = self.levels[idx]
         else:
-            u = torch.rand(len(idx), self.n_noise, generator=self.gen, device=x.device)
+            u = torch.rand(len(idx), self.n_noise, generator=self.gen, device=x.device, dtype=x.dtype)
             lev = torch.exp(math.log(self.lo) + (math.log(self.hi) - math.log(self.lo)) * u)
             if self.sigma_m:
-                s_m = 1.0 + self.sigma_m * torch.randn(len(idx), 1, generator=self.gen, device=x.device)
+                s_m = 1.0 + self.sigma_m * torch.randn(len(idx), 1, generator=self.gen, device=x.device,
+                                                       dtype=x.dtype)
                 x = x * s_m.clamp_min(1e-3)
             sd = torch.empty_like(x)
             for k, (a, b) in enumerate(self.groups):
                 sd[:, a:b] = lev[:, k:k + 1]
-            z = torch.randn(x.shape, generator=self.gen, device=x.device)
+            z = torch.randn(x.shape, generator=self.gen, device=x.device, dtype=x.dtype)
             x = x + sd * x.abs() * z
         return self.to_features(x), noise_features(lev, self.log_lo, self.log_hi)
 
