@@ -255,6 +255,22 @@ def _parameter_scale(posterior, names, X) -> np.ndarray:
     return np.maximum(np.abs(X).max(axis=0), 1e-12)
 
 
+def _cluster_starts(U, radius, default_radius, max_starts, min_fraction):
+    """Leader-cluster centres and masses of samples U. A given radius is used as it is; with
+    radius None the default is tried first and doubled (at most 4 times) while no cluster holds
+    min_fraction of the samples: a posterior wide against the default radius (e.g. six
+    parameters constrained to a third of their box) then still gets its starts."""
+    if radius is not None:
+        return cluster_samples(U, radius, max_starts, min_fraction)
+    radius = default_radius
+    for _ in range(5):
+        centres, mass = cluster_samples(U, radius, max_starts, min_fraction)
+        if len(centres):
+            break
+        radius *= 2
+    return centres, mass
+
+
 def refine_posterior(posterior, max_starts: int = 24, radius: float | None = None,
                      min_fraction: float = 0.002, sigma=None, polish: bool = True,
                      distinct_tol: float = 1e-3, nuisance=None, backend: str | None = None,
@@ -297,7 +313,6 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float | None = Non
         model = CurveModel(as_ion(posterior.ion), T_arr, y, sd, names, nuisance,
                            field=checks.field(getattr(posterior, "field", None)), backend=backend)
         scale, U = None, X
-        radius = 0.3 if radius is None else radius
     else:
         from .likelihood import observables_model
 
@@ -305,8 +320,8 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float | None = Non
         model = observables_model(posterior.ion, observables, observed, names, noise_rel, nuisance,
                                   prior_sd, scale=scale, backend=backend)
         U = X / scale
-        radius = 0.05 if radius is None else radius
-    centres, mass = cluster_samples(U, radius, int(max_starts), min_fraction)
+    centres, mass = _cluster_starts(U, radius, 0.05 if scale is not None else 0.3,
+                                    int(max_starts), min_fraction)
     if len(centres) == 0:
         raise ValueError("no cluster of samples holds min_fraction of the samples; lower min_fraction")
     if scale is not None:
