@@ -16,6 +16,14 @@ def _truth(name: str) -> dict:
     return {"D": c.D, "E": c.E, "chi_dia": c.chi_dia, "s_m": c.s_m}
 
 
+def _noise_free_level(model):
+    """The noise level to tell a noise-aware model for the demo's noise-free benchmark curves: the
+    low end of its trained range (relative); None for a model without a noise input."""
+    if not getattr(model.net, "n_noise", 0):
+        return None
+    return float(model.noise_range[0][0])
+
+
 def run_demo(out, model=None, n_samples: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Predict the three benchmark curves with `model` (default: the shipped model) and write a report
     per curve under out/<name>/ plus out/summary.md. Returns a table of median distances [K] and
@@ -28,7 +36,7 @@ def run_demo(out, model=None, n_samples: int = 1000, seed: int = 0) -> pd.DataFr
     for name in BENCHMARK_CURVES:
         truth = _truth(name)
         T, chi = benchmark_curve(name, model.T, backend=torch_safe_backend())
-        post = model.predict(T, chi, n_samples=n_samples, seed=seed)
+        post = model.predict(T, chi, n_samples=n_samples, seed=seed, noise=_noise_free_level(model))
         write_posterior_report(post, out / name, name, truth)
         d = post.nearest_distance(truth["D"], truth["E"])
         fr = post.equivalent_fractions(truth["D"], truth["E"])
@@ -57,25 +65,20 @@ ER_D3D_CHI_DIA, ER_D3D_NOISE = 0.001, 0.005
 
 def read_kerse2_crystal(folder) -> dict:
     """{observable name: (x, y)} of the measured KErSe2 crystal data (Scheie et al. 2020) in
-    `folder` (../shared/data/real): chi(T) [emu/mol Er] for H in the ab plane and along c from
-    KErSe2_chi_T.dat (the authors' comparison field, 1 T) and M(H) [muB/Er] at 2 K along ab and
-    c from KErSe2_M_H_2K.txt; each sorted, non-finite rows dropped, repeated x averaged.
+    `folder` (../shared/data/real), read by ligandml.real_data: chi(T) [emu/mol Er] for H in the
+    ab plane and along c (the authors' comparison field, 1 T) and M(H) [muB/Er] at 2 K along ab
+    and c; each sorted, non-finite rows dropped, repeated x (to 1e-3) averaged.
     FileNotFoundError when a file is absent."""
-    folder = Path(folder)
+    from .real_data import read_kerse2_chi, read_kerse2_magnetization
 
     def clean(x, y):
         ok = np.isfinite(x) & np.isfinite(y)
         ux, inv = np.unique(np.round(x[ok], 3), return_inverse=True)
         return ux, np.bincount(inv, weights=y[ok]) / np.bincount(inv)
 
-    rows = []
-    for line in (folder / "KErSe2_chi_T.dat").read_text().splitlines()[2:]:
-        cells = [c.strip() for c in line.split("\t")[:9]]
-        rows.append([float(c) if c not in ("", "--") else np.nan for c in cells] + [np.nan] * (9 - len(cells)))
-    a = np.array(rows)
-    m = np.loadtxt(folder / "KErSe2_M_H_2K.txt")
-    return {"chi_plane_1T": clean(a[:, 3], a[:, 4]), "chi_z_1T": clean(a[:, 6], a[:, 7]),
-            "M_plane_2K": clean(m[0], m[1]), "M_z_2K": clean(m[2], m[3])}
+    chi, mag = read_kerse2_chi(folder), read_kerse2_magnetization(folder)
+    return {"chi_plane_1T": clean(*chi["plane"]), "chi_z_1T": clean(*chi["z"]),
+            "M_plane_2K": clean(*mag["plane"]), "M_z_2K": clean(*mag["z"])}
 
 
 def er_d3d_test_observables(model, name: str, seed: int = 0) -> dict:

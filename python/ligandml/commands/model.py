@@ -259,7 +259,12 @@ def _predict_observables(args, noise) -> int:
 def run_demo(args) -> int:
     from ..demo import read_kerse2_crystal, run_demo as demo, run_er_d3d_demo
     from ..model import load_model, shipped_models
-    measured = read_kerse2_crystal(args.measured) if args.measured else None
+    from ..real_data import real_data_dir
+    folder = args.measured or real_data_dir()
+    measured = read_kerse2_crystal(folder) if folder else None
+    if folder is None and args.model is None and not args.no_er_d3d:
+        print("measured KErSe2 data not found (../shared/data/real or $LIGANDML_REAL_DATA); "
+              "the er-d3d part runs on the test sets only (--measured FOLDER adds them)")
     table = demo(args.out, load_model(args.model), n_samples=args.n_samples, seed=args.seed)
     print(table.to_string(index=False))
     print(f"wrote {args.out}/summary.md and a report per curve under {args.out}/")
