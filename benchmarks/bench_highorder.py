@@ -37,6 +37,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 OUT_DIR = HERE / "results" / "bench_highorder"
 REPORT = HERE / "results" / "bench_highorder.md"
+#: large outputs (reference samples, LS minima): $LIGANDML_BENCH_DATA, default /work/data/refpost
+DATA_DIR = Path(os.environ.get("LIGANDML_BENCH_DATA", "/work/data/refpost"))
 NAMES = ("B20", "B40", "B43", "B60", "B63", "B66")
 #: a minimum counts as the global one when its cost is within this of the lowest [cost units]
 GLOBAL_COST_TOL = 1e-3
@@ -101,6 +103,8 @@ def run_ls(curve: str, obs_set: str, starts: int, noise: float = 0.005) -> dict:
     fit = fit_observables("Er3+", specs, observed, NAMES, noise_rel=noise,
                           prior_sd=ER_D3D_NUISANCE_SD, starts=starts)
     n_min, share, n_global = global_share(fit, scale)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    fit.solutions.to_csv(DATA_DIR / f"ls{starts}_{curve}_{obs_set}.csv", index=False)
     best = {n: fit.best[n] for n in NAMES}
     dist = min(np.abs(_scaled(best, scale) - _scaled(t, scale)).max()
                for t in (truth, d3d_twin(truth)))
@@ -112,19 +116,36 @@ def run_ls(curve: str, obs_set: str, starts: int, noise: float = 0.005) -> dict:
             "minima_costs": fit.solutions["cost"].tolist()[:20]}
 
 
+def stored_minima(curve: str, obs_set: str, starts: int = 64):
+    """(minima DataFrame, LS seconds) of a stored `ls` run (DATA_DIR/ls<starts>_<curve>_<set>.csv
+    and its JSON record), or (None, 0) when absent."""
+    import pandas as pd
+
+    path = DATA_DIR / f"ls{starts}_{curve}_{obs_set}.csv"
+    rec = OUT_DIR / f"ls_{curve}_{obs_set}_ls{starts}.json"
+    if not path.exists():
+        return None, 0.0
+    seconds = json.loads(rec.read_text())["seconds"] if rec.exists() else float("nan")
+    return pd.read_csv(path), seconds
+
+
 def run_reference(curve: str, obs_set: str, nlive: int, noise: float = 0.005,
-                  maxcall: int | None = None) -> dict:
-    """Nested-sampling reference posterior on one test curve: modes with mass, credible level
-    of the truth, cost."""
+                  maxcall: int | None = None, method: str = "minima") -> dict:
+    """Reference posterior on one test curve (nested sampling around the stored 64-start
+    least-squares minima, or from scratch): modes with mass, credible level of the truth,
+    cost (the LS seconds are added to the cost when the minima come from a stored run)."""
     from ligandml.real_data import er_d3d_test_data
     from ligandml.reference_posterior import reference_posterior
 
     specs, observed, truth = er_d3d_test_data(curve, obs_set, noise=noise)
+    minima, ls_seconds = stored_minima(curve, obs_set) if method == "minima" else (None, 0.0)
     ref = reference_posterior("Er3+", specs, observed, NAMES, noise_rel=noise, nlive=nlive,
-                              maxcall=maxcall)
+                              maxcall=maxcall, method=method, minima=minima)
     rec = _reference_record(ref, truth)
-    rec.update({"part": "reference", "curve": curve, "set": obs_set, "method": f"dynesty{nlive}"})
-    save_samples(ref, f"{curve}_{obs_set}")
+    rec.update({"part": "reference", "curve": curve, "set": obs_set,
+                "method": f"{method}-nested{nlive}", "ls_seconds_stored": ls_seconds,
+                "minima_source": "stored ls64 run" if minima is not None else "own LS"})
+    save_samples(ref, f"{curve}-{obs_set}", truth)
     rec["network"] = network_rows(curve, obs_set, ref)
     return rec
 
@@ -134,8 +155,16 @@ def _reference_record(ref, truth: dict) -> dict:
 
     modes = ref.modes
     cols = [c for c in modes.columns if c in NAMES or c.endswith("_min") or c in ("mass", "n", "cost")]
-    return {"nlive": ref.info["nlive"], "seconds": ref.run.seconds, "n_calls": ref.run.n_calls,
-            "n_batches": ref.run.n_batches, "ms_per_call": 1e3 * ref.run.seconds / ref.run.n_calls,
+    return {"nlive": ref.info["nlive"], "seconds": ref.info.get("seconds_total", ref.run.seconds),
+            "seconds_sampling": ref.run.seconds, "n_calls": ref.run.n_calls,
+            "polish_calls": ref.info.get("polish_calls", 0),
+            "ls_seconds": ref.info.get("ls_seconds", 0.0),
+            "boxes": [{k: b[k] for k in ("logz", "mass", "n_calls", "seconds", "edge_share", "width")}
+                      for b in ref.info.get("boxes", [])],
+            "minima_used": len(ref.info.get("minima_used", [])),
+            "n_batches": ref.run.n_batches,
+            "ms_per_call": 1e3 * ref.info.get("seconds_total", ref.run.seconds)
+            / (ref.run.n_calls + ref.info.get("polish_calls", 0)),
             "logz": ref.run.logz, "logz_err": ref.run.logz_err, "n_samples": len(ref.samples),
             "modes": modes[cols].to_dict(orient="records"),
             "modes_over_5pct": int((modes["mass"] >= 0.05).sum()),
@@ -143,10 +172,31 @@ def _reference_record(ref, truth: dict) -> dict:
             "twin_level": ref.credible_level(d3d_twin(truth))}
 
 
-def save_samples(ref, tag: str) -> None:
-    """The reference samples as CSV under OUT_DIR (for C2ST against a network later)."""
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    ref.samples.to_csv(OUT_DIR / f"reference_samples_{tag}.csv", index=False)
+def save_samples(ref, tag: str, truth: dict | None = None) -> Path:
+    """The reference posterior as DATA_DIR/<tag>.npz, for C2ST and modes against a network
+    without rerunning: samples (n, p) [K] equally weighted, names, nuisance samples (chi_dia
+    [emu/mol], s_m), mode means (m, p) [K], mode masses, refined mode minima (m, p) [K], the
+    box (p, 2) [K], the observed curves (obs_<name>), the noise level and the truth (when known)."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    names = list(ref.names)
+    modes = ref.modes
+    arrays = {"samples": ref.samples[names].to_numpy(float), "names": np.array(names),
+              "mode_means": modes[names].to_numpy(float), "mode_masses": modes["mass"].to_numpy(float),
+              "box": np.array([ref.box[n] for n in names], float),
+              "noise_rel": np.array(ref.noise_rel, float)}
+    if all(f"{n}_min" in modes for n in names):
+        arrays["mode_minima"] = modes[[f"{n}_min" for n in names]].to_numpy(float)
+    for col in ("chi_dia", "s_m"):
+        if col in ref.samples:
+            arrays[col] = ref.samples[col].to_numpy(float)
+    for name, values in ref.observed.items():
+        arrays[f"obs_{name}"] = np.asarray(values, float)
+    if truth is not None:
+        arrays["truth"] = np.array([truth[n] for n in names], float)
+    path = DATA_DIR / f"{tag}.npz"
+    np.savez(path, **arrays)
+    print(f"wrote {path}")
+    return path
 
 
 # ---- hooks for the network rows (the lead / "multi" fill these once the er-d3d model exists) --
@@ -298,7 +348,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sets", nargs="+", default=["crystal"])
     parser.add_argument("--curves", nargs="+", default=["kerse2", "d3d-a", "d3d-b"])
     parser.add_argument("--starts", nargs="+", type=int, default=[64, 256])
-    parser.add_argument("--nlive", type=int, default=200)
+    parser.add_argument("--nlive", type=int, default=100)
+    parser.add_argument("--method", choices=("minima", "global"), default="minima",
+                        help="reference: nested sampling around LS minima, or over the whole box")
     parser.add_argument("--maxcall", type=int, default=None)
     parser.add_argument("--model-error", type=float, default=0.03,
                         help="relative sd of every measured point on real data (model error)")
@@ -320,7 +372,8 @@ def main(argv=None) -> None:
                 for n in args.starts:
                     write_record(run_ls(curve, obs_set, n))
             else:
-                write_record(run_reference(curve, obs_set, args.nlive, maxcall=args.maxcall))
+                write_record(run_reference(curve, obs_set, args.nlive, maxcall=args.maxcall,
+                                           method=args.method))
 
 
 if __name__ == "__main__":
