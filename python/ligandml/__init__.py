@@ -60,6 +60,8 @@ from .ln_tables import radial_integral, stevens_factor
 from .structure_models import point_charge_parameters, superposition_parameters
 # finite field (single crystal)
 from .sweeps import crystal_magnetization, crystal_susceptibility
+# multi: N parameters and several observables (folding equivalent sets)
+from .folding import equivalent_sets, fold as fold_parameters
 
 try:
     __version__ = _version("ligandml")
@@ -92,6 +94,8 @@ __all__ = [
     "stevens_factor", "superposition_parameters",
     # calibration
     "calibration_plot", "calibration_summary", "tarp",
+    # multi: N parameters and several observables
+    "equivalent_sets", "fold_parameters",
 ]
 
 #: VAE-INN API, imported on first use: torch and FrEIA stay out of `import ligandml`, because
@@ -101,6 +105,8 @@ _LAZY_EXPORTS = {"load_model": "model", "VAEINNModel": "model", "ModelConfig": "
                  "InverseModel": "model",
                  "Posterior": "posterior", "TrainConfig": "training", "train_model": "training",
                  "train_from_dataset": "training"}
+# multi: the shipped models by name ("default", "er-d3d")
+_LAZY_EXPORTS.update({"shipped_models": "model"})
 __all__ += sorted(_LAZY_EXPORTS)
 
 

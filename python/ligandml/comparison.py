@@ -48,6 +48,7 @@ class MethodResult:
     solutions: pd.DataFrame | None = None
     posterior: object = None
     note: str = ""
+    params: dict | None = None     # the point estimate of every parameter [K] (any parameter list)
 
 
 def find_models(studies=None) -> dict:
@@ -71,13 +72,25 @@ def find_models(studies=None) -> dict:
     return {k: out[k] for k in sorted(out, key=lambda k: (k != "default", k))}
 
 
+def _point_estimate(found_by) -> dict:
+    """The point estimate of a SampleSet or FitResult over any parameters: {name [K]: value,
+    "chi_dia": [emu/mol] or NaN}. A fit over other parameters than D, E gives its best minimum."""
+    names = getattr(found_by, "names", None)
+    if not isinstance(found_by, SampleSet) and names is not None and list(names) != ["D", "E"]:
+        p = {n: float(found_by.best[n]) for n in names}
+        p["chi_dia"] = float(found_by.best.get("chi_dia", np.nan))
+        return p
+    return found_by.point_estimate()
+
+
 def _result(method: str, found_by, seconds: float, note: str = "") -> MethodResult:
     """A table row from a SampleSet (samples) or a FitResult (solutions): its point estimate."""
-    p = found_by.point_estimate()
+    p = _point_estimate(found_by)
     sampled = isinstance(found_by, SampleSet)
-    return MethodResult(method, p["D"], p["E"], p["chi_dia"], seconds,
+    return MethodResult(method, p.get("D", np.nan), p.get("E", np.nan), p["chi_dia"], seconds,
                         samples=found_by.samples if sampled else None,
-                        solutions=None if sampled else found_by.solutions, posterior=found_by, note=note)
+                        solutions=None if sampled else found_by.solutions, posterior=found_by, note=note,
+                        params={k: v for k, v in p.items() if k != "chi_dia"})
 
 
 def _warning_text(message) -> str:
@@ -89,12 +102,15 @@ def _warning_text(message) -> str:
 
 
 def run_least_squares(T, chi, ion="Er3+", with_chi_dia: bool = True, starts: int = 64,
-                      field=None, seed: int = 0, noise_rel: float = 0.01) -> MethodResult:
-    """Multi-start LM on a per-ion chi curve [emu/mol]; with or without a free chi_dia. The
+                      field=None, seed: int = 0, noise_rel: float = 0.01, params=("D", "E"),
+                      box: dict | None = None) -> MethodResult:
+    """Multi-start LM on a per-ion chi curve [emu/mol]; with or without a free chi_dia; over
+    `params` (names [K]) in `box` ({name: (lo, hi)} [K]; None: the D, E box). The
     note names a poor best fit (reduced chi^2 at noise_rel far above 1: "the model does not
     describe this curve", with the worst temperatures)."""
-    fit = fit_least_squares(T, chi, ion, nuisance=("chi_dia",) if with_chi_dia else (),
-                            starts=starts, field=field, seed=seed, force=True)
+    fit = fit_least_squares(T, chi, ion, params=tuple(params),
+                            nuisance=("chi_dia",) if with_chi_dia else (),
+                            starts=starts, field=field, seed=seed, force=True, box=box)
     note = ""
     bad = fit_misfit(fit, T, chi, ion, field, noise_rel)
     if not bad.describes:
@@ -133,6 +149,9 @@ def run_network(model, name: str, T, chi, n_samples: int = 1000, seed: int = 0,
     A model trained at another field than `field` [T] is refused (ValueError naming both); the
     note says when most of the posterior mass lies outside the prior box."""
     t0 = time.perf_counter()
+    if getattr(model, "observables", None):
+        raise ValueError(f"model {name} takes several observables ({', '.join(model.observable_names)}); "
+                         "compare runs on one chi(T) curve")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.check_field(0.0 if field is None else field)  # refused in this row, with the message
@@ -174,8 +193,13 @@ def _run(method: str, fn, *args, **kwargs) -> MethodResult:
 def compare_curve(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float = 0.002,
                   models: dict | None = None, quantity: str = "chi", ions_per_formula: float = 1.0,
                   starts: int = 64, n_samples: int = 1000, field=None, seed: int = 0,
-                  grid: bool = True, force: bool = False) -> list:
+                  grid: bool = True, force: bool = False, params=None, box: dict | None = None) -> list:
     """Run every method on one curve (T [K]; chi [emu/mol] or chiT [emu K/mol] per formula unit).
+
+    params: the parameter names [K] of the least-squares rows (None: those of the first model
+    when it has other parameters than D, E, with its prior box, else D, E); box: their
+    {name: (lo, hi)} [K]. The exact grid posterior covers D, E only (other parameters: a row
+    that says so).
 
     models: {name: loaded VAE-INN model}, or None for none. noise_rel: the relative measurement
     sd assumed by the exact posterior; sigma_dia [emu/mol]: its chi_dia prior. The curve's
@@ -187,11 +211,15 @@ def compare_curve(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float 
 
     T_arr, chi_ion = per_ion_chi(T, chi, quantity, ions_per_formula)
     check_plausible(T_arr, chi_ion, ion, force=force)
+    params, box = _fit_parameters(models, params, box)
     out = [_run("least squares", run_least_squares, T_arr, chi_ion, ion, True, starts, field, seed,
-                noise_rel),
+                noise_rel, params, box),
            _run("least squares (no chi_dia)", run_least_squares, T_arr, chi_ion, ion, False, starts,
-                field, seed, noise_rel)]
-    if grid:
+                field, seed, noise_rel, params, box)]
+    if grid and list(params) != ["D", "E"]:
+        out.append(_failed(f"exact posterior (noise {noise_rel:g})",
+                           ValueError(f"the grid posterior covers D, E only, not {list(params)}"), 0.0))
+    elif grid:
         out.append(_run(f"exact posterior (noise {noise_rel:g})", run_grid_posterior, T_arr, chi_ion,
                         ion, noise_rel, sigma_dia, field, 2 * n_samples, seed))
     for name, model in (models or {}).items():
@@ -202,6 +230,20 @@ def compare_curve(T, chi, ion="Er3+", noise_rel: float = 0.01, sigma_dia: float 
             continue
         out.append(_run(f"hybrid {name}", run_hybrid, net))
     return out
+
+
+def _fit_parameters(models, params, box):
+    """(parameter names, box) of the least-squares rows: as given, else the first model's when it
+    has other parameters than D, E (its training box), else D, E with the default box."""
+    if params is not None:
+        return tuple(params), box
+    for model in (models or {}).values():
+        names = [n for n in model.param_names if n not in ("chi_dia", "s_m")]
+        if names != ["D", "E"]:
+            ranges = (model.dataset_config or {}).get("params") or {}
+            return tuple(names), box or {n: tuple(ranges[n]) for n in names if n in ranges} or None
+        break
+    return ("D", "E"), box
 
 
 def _found(result: MethodResult, D_true: float, E_true: float) -> np.ndarray:
@@ -218,6 +260,8 @@ def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
     (keys D, E, chi_dia) also err_point [K] (point estimate), err_median [K] (median over samples
     or, for fits, over the distinct minima), found / n_equivalents, and found_in_box / n_in_box
     counting only the equivalents inside the default D, E box (the prior of the posteriors)."""
+    if any(r.params and list(r.params) != ["D", "E"] for r in results):
+        return _results_table_nd(results, truth)
     rows = []
     for r in results:
         row = {"method": r.method, "D": r.D, "E": r.E, "chi_dia": r.chi_dia, "seconds": r.seconds}
@@ -237,6 +281,36 @@ def results_table(results: list, truth: dict | None = None) -> pd.DataFrame:
             row["n_in_box"] = int(inside.sum())
             if "chi_dia" in truth and np.isfinite(r.chi_dia):
                 row["chi_dia_error"] = r.chi_dia - truth["chi_dia"]
+        row["note"] = r.note
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _results_table_nd(results: list, truth: dict | None = None) -> pd.DataFrame:
+    """results_table for other parameters than D, E: one column per parameter [K] (the point
+    estimate), chi_dia [emu/mol], seconds, n_minima; with truth (a dict of the parameters [K])
+    err_point: the distance of the point estimate to the truth's nearest equivalent
+    (ligandml.folding, powder observables) in prior-box widths of the network posterior (or of
+    the fit's spread when there is none)."""
+    from .folding import equivalent_sets
+
+    names = next(list(r.params) for r in results if r.params)
+    box = next((r.posterior.box for r in results if isinstance(r.posterior, SampleSet)), {})
+    widths = np.array([box[n][1] - box[n][0] if n in box else 1.0 for n in names])
+    eq = None
+    if truth is not None:
+        eq = equivalent_sets([truth[n] for n in names], names) / widths
+    rows = []
+    for r in results:
+        row = {"method": r.method}
+        p = r.params or {}
+        row.update({n: p.get(n, np.nan) for n in names})
+        row.update(chi_dia=r.chi_dia, seconds=r.seconds)
+        if r.solutions is not None:
+            row["n_minima"] = len(r.solutions)
+        if eq is not None:
+            x = np.array([p.get(n, np.nan) for n in names]) / widths
+            row["err_point_box_widths"] = float(np.sqrt(((eq - x) ** 2).sum(-1)).min())
         row["note"] = r.note
         rows.append(row)
     return pd.DataFrame(rows)

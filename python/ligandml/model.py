@@ -472,7 +472,7 @@ class InverseModel:
         with the weights' shapes and with the dataset configuration, and non-finite weights are
         refused. ood_warn / ood_fail come from model.json. ValueError naming the cause."""
         from safetensors.torch import load_file
-        path = DEFAULT_MODEL_DIR if path is None else Path(path)
+        path = shipped_model_path(path)
         cfg_file, w_file = path / CONFIG_FILE, path / WEIGHTS_FILE
         if not cfg_file.is_file() or not w_file.is_file():
             raise FileNotFoundError(f"{path} is not a ligandml model folder (needs {CONFIG_FILE} and "
@@ -691,7 +691,29 @@ def _one_cpu_thread(device: torch.device):
 VAEINNModel = InverseModel
 
 
+def shipped_models() -> list[str]:
+    """Names of the models shipped in the package ("default", "er-d3d", ...)."""
+    root = DEFAULT_MODEL_DIR.parent
+    return sorted(p.parent.name for p in root.glob(f"*/{CONFIG_FILE}"))
+
+
+def shipped_model_path(path) -> Path:
+    """The folder of a model: None or "default" -> the shipped D, E model; the name of another
+    shipped model (e.g. "er-d3d") -> its folder in the package, unless a folder of that name
+    exists in the working directory; anything else -> Path(path)."""
+    if path is None:
+        return DEFAULT_MODEL_DIR
+    p = Path(path)
+    if isinstance(path, str) and p.name == path and not p.exists():
+        shipped = DEFAULT_MODEL_DIR.parent / path
+        if (shipped / CONFIG_FILE).is_file():
+            return shipped
+    return p
+
+
 def load_model(path=None, device=None) -> InverseModel:
-    """Load a trained model folder; path=None loads the default model shipped with ligandml
-    (Er3+, D and E, zero field, sigma_dia = 0.002 emu/mol). Never executes code from the files."""
+    """Load a trained model folder; path=None (or "default") loads the default model shipped
+    with ligandml (Er3+, D and E, zero field, sigma_dia = 0.002 emu/mol); "er-d3d" the shipped
+    Er3+ D3d model over B20, B40, B43, B60, B63, B66 [K] from the four "crystal" observables
+    (shipped_models() lists them). Never executes code from the files."""
     return InverseModel.load(path, device)

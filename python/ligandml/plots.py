@@ -133,6 +133,12 @@ def comparison_figure(results, path, truth=None):
     n = max(len(with_samples), 1)
     fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.6), squeeze=False)
     fits = [r for r in results if r.solutions is not None]
+    if with_samples and not with_samples[0].posterior.is_DE:
+        _comparison_pairs(axes[0], with_samples, fits, truth)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return
     for ax, r in zip(axes[0], with_samples):
         s = r.samples.iloc[:2000]
         ax.scatter(s["D"], s["E"], s=2, alpha=0.3)
@@ -150,6 +156,31 @@ def comparison_figure(results, path, truth=None):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _comparison_pairs(axes, with_samples, fits, truth):
+    """comparison_figure for other parameters than D, E: the samples of each method in the plane
+    of the first two parameters [K], least-squares minima (+) and the truth's equivalents (x)."""
+    for ax, r in zip(axes, with_samples):
+        post = r.posterior
+        a, b = post.parameter_names[:2]
+        s = r.samples.iloc[:2000]
+        ax.scatter(s[a], s[b], s=2, alpha=0.3)
+        for f in fits:
+            if f.method.startswith("least squares") and "no chi_dia" not in f.method \
+                    and {a, b} <= set(f.solutions.columns):
+                ax.scatter(f.solutions[a], f.solutions[b], marker="+", c="k", s=40, label="LS minima")
+        if truth is not None:
+            eq = post.equivalents(truth)
+            ax.scatter(eq[:, 0], eq[:, 1], marker="x", c="r", s=40, label="truth (equivalents)")
+        box = post.box
+        if a in box and b in box:
+            ax.set_xlim(*box[a])
+            ax.set_ylim(*box[b])
+        ax.set_xlabel(f"{a} [K]")
+        ax.set_ylabel(f"{b} [K]")
+        ax.set_title(r.method, fontsize=9)
+    axes[0].legend(fontsize=7, loc="lower left")
 
 
 def plot_dataset(dataset, out=None, n_examples: int = 4, max_points: int = 4000):
@@ -322,6 +353,7 @@ def corner_figure(post, truth=None, path=None, n_predictive: int = 100, title=No
     sub_corner.subplots(P, P)
     corner_plot(post, truth=truth, fold=fold, fig=sub_corner)
     observable_panels(sub_curves.subplots(n_obs, 1, squeeze=False)[:, 0], post, n_predictive)
+    sub_curves.subplots_adjust(hspace=0.45, left=0.2)
     if title:
         fig.suptitle(title)
     if path is not None:

@@ -29,10 +29,17 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
 
 
 # ----------------------------------------------------------------------------- one posterior
+def unit_of(column: str) -> str:
+    """The unit of a posterior column: K for D, E and every Stevens parameter, emu/mol for chi_dia."""
+    return UNITS.get(column, "K" if column.startswith("B") else "")
+
+
 def posterior_summary(post, name: str = "input", truth: dict | None = None) -> str:
     """A short markdown summary of a posterior (a SampleSet): clusters, canonical median with 90 %
     interval, nuisances, and (given truth: D, E [K], chi_dia [emu/mol]) the distance to the
-    nearest true equivalent [K]."""
+    nearest true equivalent [K]. Other parameter sets than D, E: summary_nd."""
+    if not post.is_DE:
+        return summary_nd(post, name, truth)
     info = getattr(post, "info", {}) or {}
     can = post.canonical()
     lines = [f"## {name}", "",
@@ -62,10 +69,61 @@ def posterior_summary(post, name: str = "input", truth: dict | None = None) -> s
     return "\n".join(lines) + "\n"
 
 
-def write_posterior_report(post, out, name: str = "input", truth: dict | None = None) -> Path:
-    """Write posterior.png, samples.csv and summary.md for one network posterior into folder `out`."""
+def summary_nd(post, name: str = "input", truth: dict | None = None) -> str:
+    """The markdown summary of a posterior over any parameters (Stevens names, [K]): observables,
+    canonical (folded) median with 90 % interval, the distinct solutions (clusters standardised
+    by the prior box width), the prior-box share, and with truth (a dict of the parameters [K])
+    the distance to its nearest equivalent in box widths and the share of samples per equivalent."""
+    info = getattr(post, "info", {}) or {}
+    names = post.parameter_names
+    can = post.canonical()
+    lines = [f"## {name}", "",
+             f"Model: {info.get('kind')} ({len(post.samples)} samples; ion {post.ion.name}; "
+             f"parameters {', '.join(names)})."]
+    if post.observable_index:
+        from .model_observables import describe
+        lines.append(f"Observables: {describe(post.observable_index)}.")
+    else:
+        lines.append(f"Observable: powder chi(T), field {'zero' if post.field is None else f'{post.field} T'}.")
+    if "noise" in info:
+        lines.append(f"Noise level told to the network: {', '.join(f'{v:.3g}' for v in info['noise'])}"
+                     + (" (assumed)" if info.get("noise_assumed") else "") + ".")
+    q = can.quantile([0.05, 0.5, 0.95])
+    lines += ["", "Canonical (folded to one member of each class of equivalent sets) posterior: "
+              "median [5 %, 95 %]", ""]
+    for c in can.columns:
+        lines.append(f"- {c} = {q.loc[0.5, c]:.4g} [{q.loc[0.05, c]:.4g}, {q.loc[0.95, c]:.4g}] {unit_of(c)}")
+    cl = post.clusters_nd()
+    cols = names + ["weight"]
+    lines += ["", "Distinct solutions (clusters of the samples as drawn, standardised by the prior box "
+                  "width; medians in K):", "", markdown_table(cl[cols].head(10))]
+    lines += ["", f"Prior box: {post.prior_box_report().message}."]
+    if truth is not None:
+        t = {n: float(truth[n]) for n in names}
+        d = post.nearest_distance(t)
+        fr = post.equivalent_fractions(t)
+        lines += ["", "Truth: " + ", ".join(f"{n} = {t[n]:.4g}" for n in names) + " K.",
+                  f"Median distance to the nearest true equivalent: {np.median(d):.3f} prior-box widths "
+                  f"(90 % of samples within {np.percentile(d, 90):.3f}); share of samples nearest to each of "
+                  f"the {len(fr)} equivalent set(s): {', '.join(f'{f:.2f}' for f in fr)}."]
+    if info.get("ood_excess", 0) > 0:
+        lines += ["", f"Warning: the input lies outside the training distribution "
+                      f"(excess {info['ood_excess']:.3g})."]
+    return "\n".join(lines) + "\n"
+
+
+def write_posterior_report(post, out, name: str = "input", truth: dict | None = None,
+                           fold: bool = False) -> Path:
+    """Write posterior.png, samples.csv and summary.md for one network posterior into folder `out`.
+    truth: D, E [K] (chi_dia) for the D, E form, else a dict of the parameters [K] (the published
+    set, say), marked in the corner plot; fold: draw the canonical samples (N parameters)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if not post.is_DE:
+        post.plot(truth=truth, path=out / "posterior.png", title=name, fold=fold)
+        post.samples.to_csv(out / "samples.csv", index=False)
+        (out / "summary.md").write_text(posterior_summary(post, name, truth))
+        return out
     truth_DE = (truth["D"], truth["E"]) if truth is not None else None
     post.plot(truth=truth_DE, path=out / "posterior.png", title=name)
     post.samples.to_csv(out / "samples.csv", index=False)

@@ -41,6 +41,18 @@ def add_parser(sub) -> None:
                         "(default: --noise, else 0.01)")
     p.add_argument("--report", default=None, metavar="FOLDER",
                    help="write posterior.png, samples.csv and summary.md into FOLDER (default: write nothing)")
+    p.add_argument("--observable", action="append", default=None, metavar="NAME=FILE",
+                   help="multi-observable models (e.g. --model er-d3d): one measured curve per observable "
+                        "of the model, repeatable, instead of CURVE. chi(T) files as for CURVE (T [K], chi "
+                        "or chiT per --quantity); M(H) files two numeric columns, B [T] and M [muB per "
+                        "formula unit]. --noise takes one level or one per observable (model order)")
+    p.add_argument("--fold", action="store_true",
+                   help="N-parameter models: draw the corner plot of the report with every sample folded "
+                        "to its canonical equivalent")
+    for action in p._actions:  # CURVE is optional here: --observable replaces it
+        if action.dest == "curve":
+            action.nargs, action.default = "?", None
+            action.help += "; leave out with --observable"
     p.set_defaults(func=run_predict)
 
     d = sub.add_parser("demo", help="the whole path on the three benchmark curves with the shipped model")
@@ -48,6 +60,12 @@ def add_parser(sub) -> None:
     d.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     d.add_argument("--n-samples", type=int, default=1000, help="posterior samples per curve (default 1000)")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d.add_argument("--no-er-d3d", action="store_true",
+                   help="skip the er-d3d part (the shipped Er3+ D3d model on its three test sets, written "
+                        "under OUT/er-d3d/; it runs when no --model is given)")
+    d.add_argument("--measured", default=None, metavar="FOLDER",
+                   help="folder with the measured KErSe2 files (KErSe2_chi_T.dat, KErSe2_M_H_2K.txt, e.g. "
+                        "../shared/data/real): the er-d3d part also predicts from them")
     d.set_defaults(func=run_demo)
 
 
@@ -111,6 +129,13 @@ def run_predict(args) -> int:
         args.noise_rel = 0.01 if noise is None else float(np.max(noise))
     if not args.noise_rel > 0:
         raise ValueError(f"--noise-rel must be > 0, got {args.noise_rel}")
+    if args.observable:
+        if args.curve is not None:
+            raise ValueError("give either CURVE (one chi(T) curve) or --observable NAME=FILE (each "
+                             "observable of a multi-observable model), not both")
+        return _predict_observables(args, noise)
+    if args.curve is None:
+        raise ValueError("give the curve file CURVE (or --observable NAME=FILE for a multi-observable model)")
     curve = read_curve_input(args)
     for note in curve.notes:
         print(note)
@@ -134,12 +159,20 @@ def run_predict(args) -> int:
     fit = post.misfit(noise_rel=args.noise_rel)
     print(f"prior box: {box.message}")
     print(f"fit check at {args.noise_rel:g} relative noise: {fit.message}")
+    return _report_and_exit(args, post, box, fit, Path(args.curve).name)
+
+
+def _report_and_exit(args, post, box, fit, name: str) -> int:
+    """The common end of predict: the misfit warning, the report folder (--report), exit 3 when
+    most of the posterior lies outside the prior box (unless --force)."""
+    import sys
+
     if not fit.describes:
         print(f"warning: {fit.message}", file=sys.stderr)
     if args.report:
         from ..report import write_posterior_report
 
-        out = write_posterior_report(post, args.report, name=Path(args.curve).name)
+        out = write_posterior_report(post, args.report, name=name, fold=getattr(args, "fold", False))
         print((out / "summary.md").read_text())
         print(f"wrote {out}/posterior.png, samples.csv, summary.md")
     if box.failed and not args.force:
@@ -148,10 +181,81 @@ def run_predict(args) -> int:
     return 0
 
 
-def run_demo(args) -> int:
-    from ..demo import run_demo as demo
+def read_xy(path, kind: str, quantity: str = "chi"):
+    """(x, y) of one observable file: chi(T) read as a curve file (ligandml.curves, T [K] and chi
+    or chiT per quantity), M(H) as two numeric columns B [T], M [muB per formula unit] (comma,
+    semicolon, tab or space separated; lines without two numbers are skipped as headers)."""
+    import re
+
+    import numpy as np
+
+    if kind == "chi":
+        from ..curves import read_curve_data
+
+        data = read_curve_data(path, quantity)
+        return data.T, data.values
+    rows = []
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    for line in path.read_text(errors="replace").splitlines():
+        parts = [t for t in re.split(r"[,;\s]+", line.strip()) if t]
+        try:
+            values = [float(t) for t in parts[:2]]
+        except ValueError:
+            if rows:
+                raise ValueError(f"{path}: a line that is not two numbers after the data began: {line!r}") from None
+            continue
+        if len(values) == 2:
+            rows.append(values)
+    if len(rows) < 2:
+        raise ValueError(f"{path}: fewer than two rows of two numbers (B [T], M [muB per formula unit])")
+    xy = np.array(rows)
+    return xy[:, 0], xy[:, 1]
+
+
+def _predict_observables(args, noise) -> int:
+    """predict for a multi-observable model: one file per observable (--observable NAME=FILE)."""
     from ..model import load_model
+
+    model = load_model(args.model)
+    if not model.observables:
+        raise ValueError(f"--observable: the model {args.model or '(shipped default)'} takes one chi(T) "
+                         "curve; give it as CURVE")
+    measured = {}
+    for item in args.observable:
+        name, sep, file = item.partition("=")
+        if not sep or not name or not file:
+            raise ValueError(f"--observable {item!r}: expected NAME=FILE")
+        if name not in model.observables:
+            raise ValueError(f"--observable {name}: unknown; the model takes {', '.join(model.observable_names)}")
+        if name in measured:
+            raise ValueError(f"--observable {name} given twice")
+        measured[name] = read_xy(file, model.observables[name]["kind"], args.quantity)
+    post = model.predict(observables=measured, n_samples=args.n_samples, seed=args.seed,
+                         quantity=args.quantity, ions_per_formula=args.ions_per_formula,
+                         force=args.force, noise=noise)
+    if post.info.get("noise_assumed"):
+        print(f"noise: none given, assumed {post.info['noise'][0]:.3g} relative per point (--noise sets it)")
+    med = post.median()
+    print("posterior median (canonical): " + ", ".join(f"{k} = {v:.4g}" for k, v in med.items()))
+    box = post.prior_box_report()
+    fit = post.misfit(noise_rel=args.noise_rel)
+    print(f"prior box: {box.message}")
+    print(f"fit check at {args.noise_rel:g} relative noise: {fit.message}")
+    return _report_and_exit(args, post, box, fit, ", ".join(measured))
+
+
+def run_demo(args) -> int:
+    from ..demo import read_kerse2_crystal, run_demo as demo, run_er_d3d_demo
+    from ..model import load_model, shipped_models
+    measured = read_kerse2_crystal(args.measured) if args.measured else None
     table = demo(args.out, load_model(args.model), n_samples=args.n_samples, seed=args.seed)
     print(table.to_string(index=False))
     print(f"wrote {args.out}/summary.md and a report per curve under {args.out}/")
+    if args.model is None and not args.no_er_d3d and "er-d3d" in shipped_models():
+        table = run_er_d3d_demo(Path(args.out) / "er-d3d", n_samples=max(args.n_samples, 2000),
+                                seed=args.seed, measured=measured)
+        print(table.to_string(index=False))
+        print(f"wrote {args.out}/er-d3d/summary.md and a report per case under {args.out}/er-d3d/")
     return 0
