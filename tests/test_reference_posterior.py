@@ -160,3 +160,23 @@ def test_polish_keeps_the_distribution_and_gives_distinct_points():
     assert len(np.unique(X, axis=0)) > 0.95 * len(X)
     np.testing.assert_allclose(np.diag(np.cov(X.T)), np.diag(cov), rtol=0.12)
     np.testing.assert_allclose(X.mean(axis=0), mean, atol=0.1 * sd.max())
+
+
+def test_reference_posterior_exposes_its_inputs_as_a_sample_set():
+    # a dataclass field named like SampleSet's observables property once broke the import
+    import pandas as pd
+
+    from ligandml.reference_posterior import NestedRun, ReferencePosterior
+
+    rng = np.random.default_rng(7)
+    S = rng.normal(size=(500, 2)) * 0.1
+    spec = ({"name": "chi_z", "kind": "chi", "direction": "z", "grid": np.array([2.0, 3.0]), "field": 1.0},)
+    ref = ReferencePosterior(samples=pd.DataFrame(S, columns=["B20", "B40"]), modes=pd.DataFrame(),
+                             ion="Er3+", specs=spec, observed_values={"chi_z": np.array([1.0, 0.9])},
+                             noise_rel=0.01, run=NestedRun(S, 0.0, 0.1, 10, 1, 0.1, 5),
+                             names=("B20", "B40"), box={"B20": (-1.0, 1.0), "B40": (-1.0, 1.0)})
+    assert ref.observables[0]["name"] == "chi_z"
+    assert list(ref.observed) == ["chi_z"]
+    assert ref.parameter_names == ["B20", "B40"]
+    assert ref.credible_level({"B20": 0.0, "B40": 0.0}) < 0.05
+    assert ref.credible_level({"B20": 0.9, "B40": 0.9}) == 1.0
