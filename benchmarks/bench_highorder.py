@@ -37,6 +37,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 OUT_DIR = HERE / "results" / "bench_highorder"
 REPORT = HERE / "results" / "bench_highorder.md"
+#: large outputs (reference samples, LS minima): $LIGANDML_BENCH_DATA, default /work/data/refpost
+DATA_DIR = Path(os.environ.get("LIGANDML_BENCH_DATA", "/work/data/refpost"))
 NAMES = ("B20", "B40", "B43", "B60", "B63", "B66")
 #: a minimum counts as the global one when its cost is within this of the lowest [cost units]
 GLOBAL_COST_TOL = 1e-3
@@ -101,6 +103,8 @@ def run_ls(curve: str, obs_set: str, starts: int, noise: float = 0.005) -> dict:
     fit = fit_observables("Er3+", specs, observed, NAMES, noise_rel=noise,
                           prior_sd=ER_D3D_NUISANCE_SD, starts=starts)
     n_min, share, n_global = global_share(fit, scale)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    fit.solutions.to_csv(DATA_DIR / f"ls{starts}_{curve}_{obs_set}.csv", index=False)
     best = {n: fit.best[n] for n in NAMES}
     dist = min(np.abs(_scaled(best, scale) - _scaled(t, scale)).max()
                for t in (truth, d3d_twin(truth)))
@@ -112,19 +116,57 @@ def run_ls(curve: str, obs_set: str, starts: int, noise: float = 0.005) -> dict:
             "minima_costs": fit.solutions["cost"].tolist()[:20]}
 
 
+def stored_minima(curve: str, obs_set: str, starts: int = 64):
+    """(minima DataFrame, LS seconds) of a stored `ls` run (DATA_DIR/ls<starts>_<curve>_<set>.csv
+    and its JSON record), or (None, 0) when absent."""
+    import pandas as pd
+
+    path = DATA_DIR / f"ls{starts}_{curve}_{obs_set}.csv"
+    rec = OUT_DIR / f"ls_{curve}_{obs_set}_ls{starts}.json"
+    if not path.exists():
+        return None, 0.0
+    seconds = json.loads(rec.read_text())["seconds"] if rec.exists() else float("nan")
+    return pd.read_csv(path), seconds
+
+
+def _minimum_from(specs, observed, start: dict, noise: float) -> np.ndarray:
+    """The least-squares minimum (1, p) [K] reached from one start {name: value} [K]."""
+    from ligandml.dataset.priors import scale_aware_box
+    from ligandml.fitting import solve_from_starts
+    from ligandml.likelihood import ER_D3D_NUISANCE_SD, observables_model
+    from ligandml.optimize import box_scale
+
+    scale = box_scale(scale_aware_box("Er3+", NAMES), NAMES)
+    model = observables_model("Er3+", specs, observed, NAMES, noise, ("chi_dia", "s_m"),
+                              ER_D3D_NUISANCE_SD, scale=scale)
+    sols, _ = solve_from_starts(model, np.array([[start[n] for n in NAMES]]), polish=True,
+                                scale=scale, ftol=1e-8, xtol=1e-8)
+    return sols[list(NAMES)].to_numpy(float)[:1]
+
+
 def run_reference(curve: str, obs_set: str, nlive: int, noise: float = 0.005,
-                  maxcall: int | None = None) -> dict:
-    """Nested-sampling reference posterior on one test curve: modes with mass, credible level
-    of the truth, cost."""
+                  maxcall: int | None = None, method: str = "minima") -> dict:
+    """Reference posterior on one test curve (nested sampling around the stored 64-start
+    least-squares minima, or from scratch): modes with mass, credible level of the truth,
+    cost (the LS seconds are added to the cost when the minima come from a stored run)."""
     from ligandml.real_data import er_d3d_test_data
     from ligandml.reference_posterior import reference_posterior
 
     specs, observed, truth = er_d3d_test_data(curve, obs_set, noise=noise)
+    minima, ls_seconds = stored_minima(curve, obs_set) if method == "minima" else (None, 0.0)
+    if minima is not None:
+        # a reference must not miss the truth's mode because no LS start reached it: the minimum
+        # reached from the truth joins the stored LS minima (it is dropped again when its log
+        # likelihood is more than delta_logl below the best)
+        minima = np.concatenate([minima[list(NAMES)].to_numpy(float),
+                                 _minimum_from(specs, observed, truth, noise)])
     ref = reference_posterior("Er3+", specs, observed, NAMES, noise_rel=noise, nlive=nlive,
-                              maxcall=maxcall)
+                              maxcall=maxcall, method=method, minima=minima)
     rec = _reference_record(ref, truth)
-    rec.update({"part": "reference", "curve": curve, "set": obs_set, "method": f"dynesty{nlive}"})
-    save_samples(ref, f"{curve}_{obs_set}")
+    rec.update({"part": "reference", "curve": curve, "set": obs_set,
+                "method": f"{method}-nested{nlive}", "ls_seconds_stored": ls_seconds,
+                "minima_source": "stored ls64 run" if minima is not None else "own LS"})
+    save_samples(ref, f"{curve}-{obs_set}", truth)
     rec["network"] = network_rows(curve, obs_set, ref)
     return rec
 
@@ -134,8 +176,16 @@ def _reference_record(ref, truth: dict) -> dict:
 
     modes = ref.modes
     cols = [c for c in modes.columns if c in NAMES or c.endswith("_min") or c in ("mass", "n", "cost")]
-    return {"nlive": ref.info["nlive"], "seconds": ref.run.seconds, "n_calls": ref.run.n_calls,
-            "n_batches": ref.run.n_batches, "ms_per_call": 1e3 * ref.run.seconds / ref.run.n_calls,
+    return {"nlive": ref.info["nlive"], "seconds": ref.info.get("seconds_total", ref.run.seconds),
+            "seconds_sampling": ref.run.seconds, "n_calls": ref.run.n_calls,
+            "polish_calls": ref.info.get("polish_calls", 0),
+            "ls_seconds": ref.info.get("ls_seconds", 0.0),
+            "boxes": [{k: b[k] for k in ("logz", "mass", "n_calls", "seconds", "edge_share", "width")}
+                      for b in ref.info.get("boxes", [])],
+            "minima_used": len(ref.info.get("minima_used", [])),
+            "n_batches": ref.run.n_batches,
+            "ms_per_call": 1e3 * ref.info.get("seconds_total", ref.run.seconds)
+            / (ref.run.n_calls + ref.info.get("polish_calls", 0)),
             "logz": ref.run.logz, "logz_err": ref.run.logz_err, "n_samples": len(ref.samples),
             "modes": modes[cols].to_dict(orient="records"),
             "modes_over_5pct": int((modes["mass"] >= 0.05).sum()),
@@ -143,24 +193,179 @@ def _reference_record(ref, truth: dict) -> dict:
             "twin_level": ref.credible_level(d3d_twin(truth))}
 
 
-def save_samples(ref, tag: str) -> None:
-    """The reference samples as CSV under OUT_DIR (for C2ST against a network later)."""
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    ref.samples.to_csv(OUT_DIR / f"reference_samples_{tag}.csv", index=False)
+def save_samples(ref, tag: str, truth: dict | None = None) -> Path:
+    """The reference posterior as DATA_DIR/<tag>.npz, for C2ST and modes against a network
+    without rerunning: samples (n, p) [K] equally weighted, names, nuisance samples (chi_dia
+    [emu/mol], s_m), mode means (m, p) [K], mode masses, refined mode minima (m, p) [K], the
+    box (p, 2) [K], the observed curves (obs_<name>), the noise level and the truth (when known)."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    names = list(ref.names)
+    modes = ref.modes
+    arrays = {"samples": ref.samples[names].to_numpy(float), "names": np.array(names),
+              "mode_means": modes[names].to_numpy(float), "mode_masses": modes["mass"].to_numpy(float),
+              "box": np.array([ref.box[n] for n in names], float),
+              "noise_rel": np.array(ref.noise_rel, float)}
+    if all(f"{n}_min" in modes for n in names):
+        arrays["mode_minima"] = modes[[f"{n}_min" for n in names]].to_numpy(float)
+    for col in ("chi_dia", "s_m"):
+        if col in ref.samples:
+            arrays[col] = ref.samples[col].to_numpy(float)
+    for name, values in ref.observed.items():
+        arrays[f"obs_{name}"] = np.asarray(values, float)
+    if truth is not None:
+        arrays["truth"] = np.array([truth[n] for n in names], float)
+    path = DATA_DIR / f"{tag}.npz"
+    np.savez(path, **arrays)
+    print(f"wrote {path}")
+    return path
 
 
-# ---- hooks for the network rows (the lead / "multi" fill these once the er-d3d model exists) --
-def network_rows(curve: str, obs_set: str, reference) -> dict | None:
-    """The network's rows for one test curve: C2ST of its samples against reference.samples
-    (ligandml.metrics.c2st), the reference modes with >= 5 % mass that hold >= 1 % of the
-    network's samples, and predict time. None until an er-d3d model exists."""
-    return None
+# ---- the network rows ------------------------------------------------------------------------
+#: the er-d3d model compared (set by --model; a folder or a shipped name)
+MODEL = os.environ.get("LIGANDML_BENCH_MODEL", "er-d3d")
+#: a network sample is inside a reference mode when its Mahalanobis distance to the mode's
+#: Gaussian (mean, covariance of the mode's reference samples) is within the 99 % chi2 quantile
+MODE_LEVEL = 0.99
+_MODELS: dict = {}
 
 
-def coverage_rows(obs_set: str) -> dict | None:
-    """Coverage of the network's 95 % intervals over 200 held-out noisy curves, per parameter.
-    None until an er-d3d model exists."""
-    return None
+def _model():
+    import ligandml
+
+    if MODEL not in _MODELS:
+        if not (MODEL == "er-d3d" or Path(MODEL).is_dir()):
+            return None
+        _MODELS[MODEL] = ligandml.load_model(MODEL)
+    return _MODELS[MODEL]
+
+
+def load_reference(tag: str) -> dict:
+    """A stored reference posterior (save_samples) as a dict of arrays."""
+    with np.load(DATA_DIR / f"{tag}.npz") as f:
+        return {k: f[k] for k in f.files}
+
+
+def mode_shares(reference: np.ndarray, network: np.ndarray, scale: np.ndarray,
+                gap: float = 0.05, min_mass: float = 0.05) -> list[dict]:
+    """For every mode of the reference samples (n, p) with >= min_mass: its mass and the share
+    of network samples (k, p) inside it (Mahalanobis distance to the mode's Gaussian within the
+    MODE_LEVEL chi2 quantile). Modes by reference_posterior.find_modes (units of scale)."""
+    from scipy.stats import chi2
+
+    from ligandml.reference_posterior import find_modes
+
+    centres, masses = find_modes(reference, scale, gap, min_mass=0.01)
+    U, V = reference / scale, network / scale
+    labels = np.argmin(((U[:, None, :] - (centres / scale)[None]) ** 2).sum(-1), axis=1)
+    limit = chi2.ppf(MODE_LEVEL, U.shape[1])
+    rows = []
+    for j, (c, m) in enumerate(zip(centres, masses)):
+        if m < min_mass:
+            continue
+        members = U[labels == j]
+        mean = members.mean(axis=0)
+        prec = np.linalg.pinv(np.cov(members.T))
+        d2 = np.einsum("ni,ij,nj->n", V - mean, prec, V - mean)
+        share = float(np.mean(d2 <= limit))
+        rows.append({"mass": float(m), "centre": c.tolist(), "network_share": share,
+                     "found": share >= 0.01})
+    return rows
+
+
+def network_rows(curve: str, obs_set: str, reference=None, noise: float = 0.005,
+                 n_samples: int | None = None) -> dict | None:
+    """The network's rows for one test curve against its stored reference (DATA_DIR/<curve>-
+    <set>.npz, or `reference`, a ReferencePosterior): C2ST of the network's samples against
+    the reference's over the six parameters, both folded to the canonical member (B43 >= 0)
+    and raw (twins as sampled), by ligandml.metrics.c2st (random forest, 5 folds); every
+    reference mode with >= 5 % mass and the share of network samples inside it (found: >= 1 %);
+    the time of predict [s] (median of 3). None when no model or no stored reference exists."""
+    from ligandml.folding import fold
+    from ligandml.metrics import c2st
+
+    model = _model()
+    tag = f"{curve}-{obs_set}"
+    if model is None or (reference is None and not (DATA_DIR / f"{tag}.npz").exists()):
+        return None
+    ref = load_reference(tag)
+    names = [str(n) for n in ref["names"]]
+    R = ref["samples"]
+    observed = {k[4:]: v for k, v in ref.items() if k.startswith("obs_")}
+    missing = [n for n in model.observable_names if n not in observed]
+    if missing:
+        return {"error": f"the reference has no observable {missing}"}
+    measured = {n: (np.asarray(model.observables[n]["grid"], float), observed[n])
+                for n in model.observable_names}
+    n_samples = int(n_samples or len(R))
+    times = []
+    for k in range(3):
+        t0 = time.perf_counter()
+        post = model.predict(observables=measured, n_samples=n_samples, seed=k, noise=noise,
+                             force=True)
+        times.append(time.perf_counter() - t0)
+    N = post.samples[names].to_numpy(float)
+    obs_list = list(model.observables.values())
+    scale = (ref["box"][:, 1] - ref["box"][:, 0]) / 2
+    modes = mode_shares(R, N, scale)
+    Rf, Nf = fold(R, names, obs_list), fold(N, names, obs_list)
+    return {"model": MODEL, "n_network": len(N), "n_reference": len(R),
+            # folded: network sd / reference sd, and |network median - reference mean| / reference sd
+            "sd_ratio": dict(zip(names, (Nf.std(0) / Rf.std(0)).tolist())),
+            "offset_in_ref_sd": dict(zip(names, (np.abs(np.median(Nf, 0) - Rf.mean(0))
+                                                 / Rf.std(0)).tolist())),
+            "c2st": c2st(Rf, Nf),
+            "c2st_raw": c2st(R, N), "modes": modes,
+            "modes_found": f"{sum(m['found'] for m in modes)}/{len(modes)}",
+            "predict_seconds": float(np.median(times)),
+            "network_twin_share": float(np.mean(N[:, names.index("B43")] < 0))}
+
+
+def coverage_rows(obs_set: str, n_curves: int = 200, n_samples: int = 1000,
+                  seed: int = 0, data: str | None = None) -> dict | None:
+    """Coverage of the network's central 95 % intervals per parameter over n_curves held-out
+    noisy curves (augmented copies of the test split of the er-d3d store: chi_dia, s_m and a
+    stored noise level per observable, told to the model), samples and truth folded to the
+    canonical member (B43 >= 0). Returns {name: coverage}, its binomial sd, median widths (box
+    widths), median predict time [s]; None without a model or store."""
+    from ligandml.dataset import open_dataset
+    from ligandml.folding import fold
+    from ligandml.model_observables import split_row, to_physical
+
+    model = _model()
+    data = data or os.environ.get("LIGANDML_BENCH_STORE", f"/work/data/d3d_{obs_set}.zarr")
+    if model is None or obs_set != "crystal" or not Path(data).exists():
+        return None
+    ds = open_dataset(data, verify=False)
+    rows = np.flatnonzero(ds.is_test & ~ds.clean)
+    rows = np.sort(np.random.default_rng(seed).choice(rows, size=min(n_curves, rows.size),
+                                                      replace=False))
+    curves = ds.array("curves").get_orthogonal_selection((rows, slice(None)))
+    levels = ds.array("noise_level").get_orthogonal_selection((rows, slice(None)))
+    names = [n for n in model.param_names if n not in ("chi_dia", "s_m")]
+    obs_list = list(model.observables.values())
+    truth = fold(ds.params.iloc[rows][names].to_numpy(float), names, obs_list)
+    widths = np.array([hi - lo for lo, hi in (model.dataset_config["params"][n] for n in names)])
+    inside, width, seconds = [], [], []
+    for k in range(len(rows)):
+        phys = to_physical(curves[k], model.observables, model.quantity)
+        measured = {n: (np.asarray(model.observables[n]["grid"]), y)
+                    for n, y in split_row(phys, model.observables).items()}
+        t0 = time.perf_counter()
+        post = model.predict(observables=measured, n_samples=n_samples, seed=k,
+                             noise=list(levels[k]), force=True)
+        seconds.append(time.perf_counter() - t0)
+        can = fold(post.samples[names].to_numpy(float), names, obs_list)
+        lo, hi = np.percentile(can, [2.5, 97.5], axis=0)
+        inside.append((lo <= truth[k]) & (truth[k] <= hi))
+        width.append((hi - lo) / widths)
+    inside = np.array(inside)
+    cov = inside.mean(axis=0)
+    return {"model": MODEL, "store": data, "n_curves": len(rows), "n_samples": n_samples,
+            "coverage95": dict(zip(names, cov.tolist())),
+            "coverage_sd": float(np.sqrt(0.95 * 0.05 / len(rows))),
+            "median_width_box": dict(zip(names, np.median(width, axis=0).tolist())),
+            "predict_seconds_median": float(np.median(seconds)),
+            "in_target_90_98": bool(np.all((cov >= 0.90) & (cov <= 0.98)))}
 
 
 # ---- measured KErSe2 -------------------------------------------------------------------------
@@ -180,6 +385,10 @@ def run_real(obs_set: str, model_error: float, nlive: int, maxcall: int | None =
 
     specs, observed = load_kerse2(obs_set, powder_magnetization="axes-average")
     scale = box_scale(scale_aware_box("Er3+", NAMES), NAMES)
+    misfit = published_misfit(specs, observed)
+    if model_error == "published":
+        # per observable: the published set's rms relative misfit, in quadrature with 0.5 % noise
+        model_error = {n: float(np.hypot(0.005, m)) for n, m in misfit.items()}
     model = observables_model("Er3+", specs, observed, NAMES, model_error, ("chi_dia", "s_m"),
                               ER_D3D_NUISANCE_SD, scale=scale)
     t0 = time.perf_counter()
@@ -194,31 +403,58 @@ def run_real(obs_set: str, model_error: float, nlive: int, maxcall: int | None =
 
     best = {n: float(sols.iloc[0][n]) for n in NAMES}
     published = np.array(KERSE2_DOUBLETS_MEV)
-    out = [{"part": "real", "curve": "KErSe2", "set": obs_set, "method": "ls-from-published",
-            "model_error": model_error, "seconds": fit_s,
+    tag = "per-observable" if isinstance(model_error, dict) else f"{100 * model_error:g}pct"
+    out = [{"part": "real", "curve": "KErSe2", "set": obs_set, "method": f"ls-from-published-{tag}",
+            "model_error": model_error, "seconds": fit_s, "published_misfit_rms": misfit,
             "cost_published": float(0.5 * np.sum(r0**2)), "cost_fit": float(sols.iloc[0]["cost"]),
-            "rms_rel_published": float(np.sqrt(np.mean((r0[0][:model.n_points]) ** 2)) * model_error),
+            "rms_rel_published": float(np.sqrt(np.mean(np.concatenate(
+                [(observed[n] / c - 1) ** 2 for n, c in _published_curves(specs).items()])))),
             "fit": {**best, "chi_dia": float(sols.iloc[0].get("chi_dia", np.nan)),
                     "s_m": float(sols.iloc[0].get("s_m", np.nan))},
             "fit_doublets_meV": doublets(best).tolist(),
             "max_doublet_dev_meV": float(np.abs(doublets(best) - published).max()),
             "n_points": model.n_points}]
     if reference:
+        from ligandml.optimize import sobol_starts
+
+        t1 = time.perf_counter()
+        starts = np.concatenate([x0, sobol_starts(scale_aware_box("Er3+", NAMES), NAMES, 64, 0)])
+        minima, _ = solve_from_starts(model, starts, distinct_tol=1e-3, polish=True, scale=scale,
+                                      ftol=1e-8, xtol=1e-8)
+        ls_seconds = time.perf_counter() - t1
         ref = reference_posterior("Er3+", specs, observed, NAMES, noise_rel=model_error,
-                                  nlive=nlive, maxcall=maxcall)
+                                  nlive=nlive, maxcall=maxcall, minima=minima)
+        save_samples(ref, f"KErSe2-{obs_set}-{tag}")
         rec = _reference_record(ref, KERSE2_K)
+        rec["ls_seconds"] = ls_seconds
+        rec["n_ls_minima"] = len(minima)
         top = ref.modes.iloc[0]
         best_mode = {n: float(top.get(f"{n}_min", top[n])) for n in NAMES}
         d = doublets(best_mode)
-        rec.update({"part": "real", "curve": "KErSe2", "set": obs_set, "method": f"dynesty{nlive}",
+        rec.update({"part": "real", "curve": "KErSe2", "set": obs_set,
+                    "method": f"reference-{tag}", "published_doublets_meV": list(KERSE2_DOUBLETS_MEV),
                     "model_error": model_error, "best_mode": best_mode,
                     "best_mode_doublets_meV": d.tolist(),
                     "max_doublet_dev_meV": float(np.abs(d - published).max()),
                     "published_level": rec.pop("truth_level"),
                     "published_twin_level": rec.pop("twin_level")})
-        save_samples(ref, f"KErSe2_{obs_set}")
         out.append(rec)
     return out
+
+
+def _published_curves(specs) -> dict:
+    """{observable name: the clean observable of the published KErSe2 set} (chi_dia 0, s_m 1)."""
+    from ligandml.dataset.observables import clean_curves
+    from ligandml.real_data import KERSE2_K
+
+    params = {k: np.array([v]) for k, v in KERSE2_K.items()}
+    return {sp["name"]: clean_curves(sp, "Er3+", params, "K", None, None, None)[0] for sp in specs}
+
+
+def published_misfit(specs, observed) -> dict:
+    """{observable name: rms of measured / published-set curve - 1} (relative, no nuisances)."""
+    return {n: float(np.sqrt(np.mean((observed[n] / c - 1) ** 2)))
+            for n, c in _published_curves(specs).items()}
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -245,47 +481,64 @@ def report() -> str:
                          f"{r['best_vs_truth_max_scaled']:.2g} | {r['seconds']:.0f} | {r['curve_evals']} |")
         lines.append("")
     ref = [r for r in recs if r["part"] == "reference"]
+    net = {(r["curve"], r["set"]): r for r in recs if r["part"] == "network"}
     if ref:
-        lines += ["## Reference posterior (dynesty, multi-ellipsoid, batched likelihood)", "",
-                  "| curve | set | live points | likelihood calls | time [s] | ms per call | modes (>= 5 % mass) | mode masses | HPD level of truth / twin | network C2ST | network modes found |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["## Reference posterior (nested sampling in local regions around every 64-start LS minimum; D3d twin folded; random-walk polish within modes)", "",
+                  "Masses: each local region's nested-sampling evidence times its volume. Cost: "
+                  "local nested sampling + polish (+ the stored 64-start LS run that found the minima).", "",
+                  "| curve | set | live points | minima used | nested calls | polish calls | time [s] (+ LS [s]) | modes (>= 5 % mass) | mode masses | HPD level of truth / twin | network C2ST folded / raw | network modes found (share in each) | predict [s] |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in sorted(ref, key=lambda r: (r["set"], r["curve"])):
             masses = ", ".join(f"{m['mass']:.2f}" for m in r["modes"][:6])
-            net = r.get("network") or {}
-            lines.append(f"| {r['curve']} | {r['set']} | {r['nlive']} | {r['n_calls']} | "
-                         f"{r['seconds']:.0f} | {r['ms_per_call']:.2f} | {r['modes_over_5pct']} | "
+            n = net.get((r["curve"], r["set"])) or r.get("network") or {}
+            shares = ", ".join(f"{m['network_share']:.2f}" for m in n.get("modes", []))
+            lines.append(f"| {r['curve']} | {r['set']} | {r['nlive']} | {r.get('minima_used', '—')} | "
+                         f"{r['n_calls']} | {r.get('polish_calls', 0)} | {r['seconds']:.0f} "
+                         f"(+ {r.get('ls_seconds_stored', 0):.0f}) | {r['modes_over_5pct']} | "
                          f"{masses} | {r['truth_level']:.2f} / {r['twin_level']:.2f} | "
-                         f"{_fmt(net.get('c2st'))} | {net.get('modes_found', 'not yet')} |")
+                         f"{_fmt(n.get('c2st'))} / {_fmt(n.get('c2st_raw'))} | "
+                         f"{n.get('modes_found', 'not yet')} ({shares}) | {_fmt(n.get('predict_seconds'))} |")
         lines.append("")
     real = [r for r in recs if r["part"] == "real"]
     if real:
         lines += ["## Measured KErSe2", ""]
+
+        def me(r):
+            v = r["model_error"]
+            return (", ".join(f"{k} {100 * x:.1f} %" for k, x in v.items()) if isinstance(v, dict)
+                    else f"{100 * v:g} %")
         for r in sorted(real, key=lambda r: (r["set"], r["method"])):
-            if r["method"] == "ls-from-published":
+            if r["method"].startswith("ls-from-published"):
+                mis = ", ".join(f"{k} {100 * v:.1f} %" for k, v in r.get("published_misfit_rms", {}).items())
                 lines.append(f"- **{r['set']}**, least squares from the published set (model error "
-                             f"{100 * r['model_error']:g} %): cost {r['cost_published']:.1f} -> "
-                             f"{r['cost_fit']:.1f} over {r['n_points']} points; rms misfit of the "
-                             f"published set {100 * r['rms_rel_published']:.2f} %; fitted doublets "
+                             f"{me(r)}): cost {r['cost_published']:.1f} -> "
+                             f"{r['cost_fit']:.1f} over {r['n_points']} points; rms relative misfit of the "
+                             f"published set {100 * r['rms_rel_published']:.2f} % ({mis}); fitted doublets "
                              f"{', '.join(f'{e:.3f}' for e in r['fit_doublets_meV'])} meV (largest "
                              f"deviation from the published {r['max_doublet_dev_meV']:.3f} meV); "
                              f"chi_dia {r['fit']['chi_dia']:.2g} emu/mol, s_m {r['fit']['s_m']:.3f}.")
             else:
                 masses = ", ".join(f"{m['mass']:.2f}" for m in r["modes"][:6])
                 lines.append(f"- **{r['set']}**, reference posterior ({r['nlive']} live points, "
-                             f"{r['n_calls']} calls, {r['seconds']:.0f} s; model error "
-                             f"{100 * r['model_error']:g} %): modes {masses}; HPD level of the "
+                             f"{r['n_calls']} nested + {r.get('polish_calls', 0)} polish calls, "
+                             f"{r['seconds']:.0f} s + LS {r.get('ls_seconds', 0):.0f} s; model error "
+                             f"{me(r)}): modes {masses}; HPD level of the "
                              f"published set {r['published_level']:.3f}, of its twin "
                              f"{r['published_twin_level']:.3f} (inside the 95 % region when "
                              f"< 0.95); best mode's doublets "
                              f"{', '.join(f'{e:.3f}' for e in r['best_mode_doublets_meV'])} meV "
-                             f"(largest deviation {r['max_doublet_dev_meV']:.3f} meV).")
+                             f"(published {', '.join(f'{e:.3f}' for e in r['published_doublets_meV'])}; "
+                             f"largest deviation {r['max_doublet_dev_meV']:.3f} meV).")
         lines.append("")
-    cov = {s: coverage_rows(s) for s in ("crystal", "powder")}
-    lines += ["## Network rows", "",
-              "C2ST against the reference, modes found and coverage over held-out curves: "
-              + ("; ".join(f"{s}: {v}" for s, v in cov.items() if v) or
-                 "not yet (hooks network_rows / coverage_rows; the er-d3d model does not exist yet)."),
-              "", "## Runs", ""]
+    for r in [r for r in recs if r["part"] == "coverage"]:
+        lines += [f"## Network coverage over {r['n_curves']} held-out noisy curves ({r['set']}; model {r['model']})", "",
+                  "| parameter | coverage of central 95 % intervals (folded, B43 >= 0) | median width (box widths) |",
+                  "|---|---|---|"]
+        for n, c in r["coverage95"].items():
+            lines.append(f"| {n} | {c:.3f} | {r['median_width_box'][n]:.3f} |")
+        lines += ["", f"Binomial sd {r['coverage_sd']:.3f}; all within 90-98 %: {r['in_target_90_98']}; "
+                  f"median predict {1e3 * r['predict_seconds_median']:.0f} ms.", ""]
+    lines += ["## Runs", ""]
     for r in recs:
         lines.append(f"- `{r['command']}` ({r['date']}, {r['machine']}): {r['part']} {r.get('curve')} "
                      f"{r.get('set')} {r.get('method')}")
@@ -294,24 +547,46 @@ def report() -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=("ls", "reference", "real", "report"))
+    parser.add_argument("part", choices=("ls", "reference", "real", "network", "coverage", "report"))
+    parser.add_argument("--model", default=None,
+                        help="er-d3d model folder or shipped name for network/coverage (default er-d3d)")
+    parser.add_argument("--n-curves", type=int, default=200, help="coverage: held-out curves")
     parser.add_argument("--sets", nargs="+", default=["crystal"])
     parser.add_argument("--curves", nargs="+", default=["kerse2", "d3d-a", "d3d-b"])
     parser.add_argument("--starts", nargs="+", type=int, default=[64, 256])
-    parser.add_argument("--nlive", type=int, default=200)
+    parser.add_argument("--nlive", type=int, default=100)
+    parser.add_argument("--method", choices=("minima", "global"), default="minima",
+                        help="reference: nested sampling around LS minima, or over the whole box")
     parser.add_argument("--maxcall", type=int, default=None)
-    parser.add_argument("--model-error", type=float, default=0.03,
-                        help="relative sd of every measured point on real data (model error)")
+    parser.add_argument("--model-error", default="0.03",
+                        help="relative sd of every measured point on real data (model error), or "
+                             "'published': per observable, the published set's rms misfit (+ 0.5 %% noise)")
     parser.add_argument("--no-reference", action="store_true", help="real: least squares only")
     args = parser.parse_args(argv)
     os.environ.setdefault("LIGANDML_BACKEND", "numpy")
+    global MODEL
+    if args.model:
+        MODEL = args.model
+    if args.part in ("network", "coverage"):
+        import torch
+
+        torch.set_num_threads(1)
+    if args.part == "coverage":
+        for obs_set in args.sets:
+            rec = coverage_rows(obs_set, n_curves=args.n_curves)
+            if rec is None:
+                print(f"no model or store for {obs_set}")
+                continue
+            write_record({"part": "coverage", "set": obs_set, "method": "network", **rec})
+        return
     if args.part == "report":
         REPORT.write_text(report())
         print(f"wrote {REPORT}")
         return
     for obs_set in args.sets:
         if args.part == "real":
-            for rec in run_real(obs_set, args.model_error, args.nlive, args.maxcall,
+            me = args.model_error if args.model_error == "published" else float(args.model_error)
+            for rec in run_real(obs_set, me, args.nlive, args.maxcall,
                                 not args.no_reference):
                 write_record(rec)
             continue
@@ -319,8 +594,16 @@ def main(argv=None) -> None:
             if args.part == "ls":
                 for n in args.starts:
                     write_record(run_ls(curve, obs_set, n))
+            elif args.part == "network":
+                rec = network_rows(curve, obs_set)
+                if rec is None:
+                    print(f"no model or no stored reference for {curve} {obs_set}")
+                    continue
+                write_record({"part": "network", "curve": curve, "set": obs_set,
+                              "method": "network", **rec})
             else:
-                write_record(run_reference(curve, obs_set, args.nlive, maxcall=args.maxcall))
+                write_record(run_reference(curve, obs_set, args.nlive, maxcall=args.maxcall,
+                                           method=args.method))
 
 
 if __name__ == "__main__":

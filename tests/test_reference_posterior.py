@@ -92,3 +92,91 @@ def test_credible_level_of_a_gaussian_matches_chi2():
     for r, expected in ((1.0, 0.3935), (2.0, 0.8647), (2.6, 0.9660)):
         level = credible_level(S, np.array([r, 0.0]), np.array([1.0, 0.01]), gap=0.5)
         assert abs(level - expected) < 0.02
+
+
+def _two_gaussians(w1=0.3, seed=0):
+    """A 3-d mixture w1 N(m1, C1) + (1 - w1) N(m2, C2) with different, correlated covariances:
+    under a flat prior the posterior masses of the two modes are w1 and 1 - w1."""
+    from scipy.stats import multivariate_normal
+
+    m1, m2 = np.array([-1.0, 0.5, 0.0]), np.array([1.0, -0.5, 0.3])
+    C1 = np.array([[0.010, 0.006, 0.0], [0.006, 0.010, 0.0], [0.0, 0.0, 0.004]])
+    C2 = np.diag([0.002, 0.02, 0.001])
+    g1, g2 = multivariate_normal(m1, C1), multivariate_normal(m2, C2)
+
+    def loglike(X):
+        X = np.atleast_2d(X)
+        return np.logaddexp(np.log(w1) + g1.logpdf(X), np.log(1 - w1) + g2.logpdf(X))
+    return loglike, (m1, m2), (C1, C2)
+
+
+def test_masses_from_local_nested_sampling_match_unequal_modes():
+    from ligandml.reference_posterior import find_modes, nested_around_minima
+
+    loglike, means, covs = _two_gaussians(0.3)
+    # the Laplace covariances handed over are deliberately off (diagonal, 1.5x): the masses
+    # must come from the local evidences, not from these
+    guess = np.array([np.diag(np.diag(c)) * 1.5 for c in covs])
+    samples, info = nested_around_minima(loglike, np.array(means), -3 * np.ones(3), 3 * np.ones(3),
+                                         guess, width=6.0, nlive=150, queue_size=16, seed=3,
+                                         sample="unif", enlarge=1.25, bootstrap=0)
+    masses = sorted(b["mass"] for b in info)
+    np.testing.assert_allclose(masses, [0.3, 0.7], atol=0.05)
+    centres, mass = find_modes(samples, np.ones(3), gap=0.3, min_mass=0.02)
+    assert len(centres) == 2
+    heavy = samples[np.linalg.norm(samples - means[1], axis=1) < 0.8]
+    np.testing.assert_allclose(np.diag(np.cov(heavy.T)), np.diag(covs[1]), rtol=0.2)
+
+
+def test_reflected_sampling_gives_twin_modes_equal_mass():
+    from ligandml.reference_posterior import find_modes
+
+    # modes at x0 = +-1 (equal), invariant under x0 -> -x0; only x0 >= 0 is sampled
+    def loglike(X):
+        X = np.atleast_2d(X)
+        return -0.5 * ((X[:, 0] ** 2 - 1) / 0.05) ** 2 - 0.5 * (X[:, 1] / 0.2) ** 2
+    run = nested_sample(loglike, np.array([-3.0, -2.0]), np.array([3.0, 2.0]), nlive=200,
+                        queue_size=16, seed=4, sample="unif", enlarge=1.25, bootstrap=0,
+                        reflect=np.array([-1.0, 1.0]))
+    assert np.all(run.folded[:, 0] >= 0)
+    centres, mass = find_modes(run.samples, np.array([3.0, 2.0]), gap=0.2, min_mass=0.02)
+    assert sorted(np.round(centres[:, 0]).tolist()) == [-1.0, 1.0]
+    np.testing.assert_allclose(mass, [0.5, 0.5], atol=0.06)
+    with pytest.raises(ValueError, match="symmetric"):
+        nested_sample(loglike, np.array([-2.0, -2.0]), np.array([3.0, 2.0]),
+                      reflect=np.array([-1.0, 1.0]))
+
+
+def test_polish_keeps_the_distribution_and_gives_distinct_points():
+    from ligandml.reference_posterior import polish_within_modes
+
+    loglike, mean, cov = _linear_toy()
+    sd = np.sqrt(np.diag(cov))
+    rng = np.random.default_rng(5)
+    start = rng.multivariate_normal(mean, cov, size=400)
+    X, info = polish_within_modes(loglike, start, mean - 10 * sd, mean + 10 * sd, sd,
+                                  n_out=2000, gap=1.0, seed=6)
+    assert len(X) == 2000
+    assert len(np.unique(X, axis=0)) > 0.95 * len(X)
+    np.testing.assert_allclose(np.diag(np.cov(X.T)), np.diag(cov), rtol=0.12)
+    np.testing.assert_allclose(X.mean(axis=0), mean, atol=0.1 * sd.max())
+
+
+def test_reference_posterior_exposes_its_inputs_as_a_sample_set():
+    # a dataclass field named like SampleSet's observables property once broke the import
+    import pandas as pd
+
+    from ligandml.reference_posterior import NestedRun, ReferencePosterior
+
+    rng = np.random.default_rng(7)
+    S = rng.normal(size=(500, 2)) * 0.1
+    spec = ({"name": "chi_z", "kind": "chi", "direction": "z", "grid": np.array([2.0, 3.0]), "field": 1.0},)
+    ref = ReferencePosterior(samples=pd.DataFrame(S, columns=["B20", "B40"]), modes=pd.DataFrame(),
+                             ion="Er3+", specs=spec, observed_values={"chi_z": np.array([1.0, 0.9])},
+                             noise_rel=0.01, run=NestedRun(S, 0.0, 0.1, 10, 1, 0.1, 5),
+                             names=("B20", "B40"), box={"B20": (-1.0, 1.0), "B40": (-1.0, 1.0)})
+    assert ref.observables[0]["name"] == "chi_z"
+    assert list(ref.observed) == ["chi_z"]
+    assert ref.parameter_names == ["B20", "B40"]
+    assert ref.credible_level({"B20": 0.0, "B40": 0.0}) < 0.05
+    assert ref.credible_level({"B20": 0.9, "B40": 0.9}) == 1.0
