@@ -218,7 +218,7 @@ def test_train_finds_its_default_config_in_the_package(capsys, tmp_path):
     from ligandml.training import read_train_toml
 
     assert train_config_path("default") == DEFAULT_MODEL_DIR / "train.toml"
-    assert read_train_toml(train_config_path("default"))[0]["kind"] == "cinn"
+    assert read_train_toml(train_config_path("default"))[0]["kind"] == "nsf"
     rc, _, err = _run(capsys, ["train", "--data", str(tmp_path / "d.zarr"), "--out", str(tmp_path / "m"),
                                "--config", "no-such-recipe"])
     assert rc == 2 and "shipped: default" in _one_line(err)

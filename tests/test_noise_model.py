@@ -190,10 +190,27 @@ def test_predict_noise_is_checked_against_the_trained_range(tiny_noise_model):
     assert np.abs(a - b).max() > 0
 
 
-def test_model_without_noise_input_refuses_a_noise_level():
+@pytest.fixture(scope="module")
+def tiny_plain_model():
+    """A tiny cinn trained without a noise input (n_noise = 0), as models were before issue 12."""
     import ligandml
+    T = np.geomspace(2, 300, 32)
+    rng = np.random.default_rng(1)
+    n = 800
+    D, E = rng.uniform(-10, 10, n), rng.uniform(-20 / 3, 20 / 3, n)
+    dia = 0.002 * rng.standard_normal(n)
+    chi = ligandml.powder_susceptibility("Er3+", {"D": D, "E": E}, T, backend="numpy") + dia[:, None]
+    params = pd.DataFrame({"D": D, "E": E, "chi_dia": dia, "set_index": np.arange(n)})
+    split = np.where(np.arange(n) < 600, "train", "test")
+    torch.manual_seed(0)
+    return train_model(chi, params, T, split, model_config=ModelConfig(kind="cinn", **TINY),
+                       train_config=TrainConfig(flow_epochs=1, batch_size=128), progress=False,
+                       device="cpu")
+
+
+def test_model_without_noise_input_refuses_a_noise_level(tiny_plain_model):
     from ligandml.benchmark_task import benchmark_curve
-    model = ligandml.load_model()
+    model = tiny_plain_model
     assert model.noise_range == ()
     T, chi = benchmark_curve("axial", backend="numpy")
     with pytest.raises(ValueError, match="trained without a noise input"):
@@ -204,14 +221,15 @@ def test_model_without_noise_input_refuses_a_noise_level():
     assert "noise" not in post.info
 
 
-def test_cli_noise_option(tmp_path, capsys, tiny_noise_model):
+def test_cli_noise_option(tmp_path, capsys, tiny_noise_model, tiny_plain_model):
     from ligandml.benchmark_task import benchmark_curve
     from ligandml.cli import main
     T, chi = benchmark_curve("axial", backend="numpy")
     path = tmp_path / "c.csv"
     pd.DataFrame({"T": T, "chi": chi}).to_csv(path, index=False)
+    plain = tiny_plain_model.save(tmp_path / "plain")
     capsys.readouterr()
-    assert main(["predict", str(path), "--noise", "0.5%"]) == 2
+    assert main(["predict", str(path), "--model", str(plain), "--noise", "0.5%"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--noise" in err and "without a noise input" in err
     model, _, _ = tiny_noise_model
