@@ -145,7 +145,7 @@ def _minimum_from(specs, observed, start: dict, noise: float) -> np.ndarray:
 
 
 def run_reference(curve: str, obs_set: str, nlive: int, noise: float = 0.005,
-                  maxcall: int | None = None, method: str = "minima") -> dict:
+                  maxcall: int | None = None, method: str = "minima", polish: int = 1500) -> dict:
     """Reference posterior on one test curve (nested sampling around the stored 64-start
     least-squares minima, or from scratch): modes with mass, credible level of the truth,
     cost (the LS seconds are added to the cost when the minima come from a stored run)."""
@@ -161,7 +161,7 @@ def run_reference(curve: str, obs_set: str, nlive: int, noise: float = 0.005,
         minima = np.concatenate([minima[list(NAMES)].to_numpy(float),
                                  _minimum_from(specs, observed, truth, noise)])
     ref = reference_posterior("Er3+", specs, observed, NAMES, noise_rel=noise, nlive=nlive,
-                              maxcall=maxcall, method=method, minima=minima)
+                              maxcall=maxcall, method=method, minima=minima, polish=polish)
     rec = _reference_record(ref, truth)
     rec.update({"part": "reference", "curve": curve, "set": obs_set,
                 "method": f"{method}-nested{nlive}", "ls_seconds_stored": ls_seconds,
@@ -394,7 +394,11 @@ def run_real(obs_set: str, model_error: float, nlive: int, maxcall: int | None =
     t0 = time.perf_counter()
     x0 = np.array([[KERSE2_K[n] for n in NAMES]])
     r0 = model.residuals(x0)
-    sols, _ = solve_from_starts(model, x0, polish=True, scale=scale, ftol=1e-8, xtol=1e-8)
+    try:
+        sols, _ = solve_from_starts(model, x0, polish=True, scale=scale, ftol=1e-8, xtol=1e-8)
+        converged = True
+    except RuntimeError:  # the LM did not meet its tolerance (flat directions): take its end point
+        sols, converged = _lm_endpoints(model, x0, scale), False
     fit_s = time.perf_counter() - t0
 
     def doublets(p):
@@ -411,7 +415,7 @@ def run_real(obs_set: str, model_error: float, nlive: int, maxcall: int | None =
                 [(observed[n] / c - 1) ** 2 for n, c in _published_curves(specs).items()])))),
             "fit": {**best, "chi_dia": float(sols.iloc[0].get("chi_dia", np.nan)),
                     "s_m": float(sols.iloc[0].get("s_m", np.nan))},
-            "fit_doublets_meV": doublets(best).tolist(),
+            "fit_doublets_meV": doublets(best).tolist(), "fit_converged": converged,
             "max_doublet_dev_meV": float(np.abs(doublets(best) - published).max()),
             "n_points": model.n_points}]
     if reference:
@@ -419,8 +423,11 @@ def run_real(obs_set: str, model_error: float, nlive: int, maxcall: int | None =
 
         t1 = time.perf_counter()
         starts = np.concatenate([x0, sobol_starts(scale_aware_box("Er3+", NAMES), NAMES, 64, 0)])
-        minima, _ = solve_from_starts(model, starts, distinct_tol=1e-3, polish=True, scale=scale,
-                                      ftol=1e-8, xtol=1e-8)
+        try:
+            minima, _ = solve_from_starts(model, starts, distinct_tol=1e-3, polish=True,
+                                          scale=scale, ftol=1e-8, xtol=1e-8)
+        except RuntimeError:
+            minima = _lm_endpoints(model, starts, scale)
         ls_seconds = time.perf_counter() - t1
         ref = reference_posterior("Er3+", specs, observed, NAMES, noise_rel=model_error,
                                   nlive=nlive, maxcall=maxcall, minima=minima)
@@ -440,6 +447,24 @@ def run_real(obs_set: str, model_error: float, nlive: int, maxcall: int | None =
                     "published_twin_level": rec.pop("twin_level")})
         out.append(rec)
     return out
+
+
+def _lm_endpoints(model, X0: np.ndarray, scale: np.ndarray):
+    """Solutions table of the batched LM's end points from X0 [K] whether or not they met the
+    tolerance (a flat cost, e.g. six parameters from one powder curve), lowest cost first."""
+    import pandas as pd
+
+    from ligandml.optimize import ScaledModel, batched_levenberg_marquardt
+
+    search = ScaledModel(model, scale)
+    U, cost, _ = batched_levenberg_marquardt(search, search.to_u(X0), max_iter=300, ftol=1e-8,
+                                             xtol=1e-8)
+    r, coef = model.residuals_from_curves(model.curves(search.to_x(U)))
+    table = pd.DataFrame(search.to_x(U), columns=list(NAMES))
+    for i, n in enumerate(model.linear_names):
+        table[n] = coef[:, i]
+    table["cost"] = 0.5 * np.sum(r**2, axis=1)
+    return table.sort_values("cost", ignore_index=True)
 
 
 def _published_curves(specs) -> dict:
@@ -558,6 +583,7 @@ def main(argv=None) -> None:
     parser.add_argument("--method", choices=("minima", "global"), default="minima",
                         help="reference: nested sampling around LS minima, or over the whole box")
     parser.add_argument("--maxcall", type=int, default=None)
+    parser.add_argument("--polish", type=int, default=1500, help="reference: samples drawn within the modes")
     parser.add_argument("--model-error", default="0.03",
                         help="relative sd of every measured point on real data (model error), or "
                              "'published': per observable, the published set's rms misfit (+ 0.5 %% noise)")
@@ -603,7 +629,7 @@ def main(argv=None) -> None:
                               "method": "network", **rec})
             else:
                 write_record(run_reference(curve, obs_set, args.nlive, maxcall=args.maxcall,
-                                           method=args.method))
+                                           method=args.method, polish=args.polish))
 
 
 if __name__ == "__main__":

@@ -446,6 +446,14 @@ def nested_around_minima(log_likelihood_batch, minima: np.ndarray, lo, hi, cov: 
     runs = []
     for region in local_regions(minima, cov, width):
         c, L = region["centre"], region["L"]
+        half = region["width"] * np.abs(L).sum(axis=1)
+        if np.any(c - half < lo) or np.any(c + half > hi):
+            # a region reaching out of the prior box (a flat direction, a mode at the edge):
+            # its bounding box clipped to the prior box instead, so that no live point starts
+            # where the prior is zero
+            blo, bhi = np.maximum(lo, c - half), np.minimum(hi, c + half)
+            c, L = (blo + bhi) / 2, np.diag((bhi - blo) / 2)
+            region = {**region, "centre": c, "L": L, "width": 1.0}
 
         def loglike_u(U, c=c, L=L):
             X = c + np.asarray(U, float) @ L.T
