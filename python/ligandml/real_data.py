@@ -62,14 +62,19 @@ def d3d_twin(params: dict) -> dict:
 
 def real_data_dir() -> Path | None:
     """The measured-data folder: $LIGANDML_REAL_DATA if set, else ../shared/data/real beside
-    the repository root (found from this file's location); None when it is absent."""
+    the repository root (found from this file's location), else beside the working directory;
+    None when it is absent."""
     env = os.environ.get(REAL_DATA_ENV)
     if env:
         path = Path(env)
         return path if path.is_dir() else None
     repo = Path(__file__).resolve().parents[2]  # python/ligandml/real_data.py -> repo root
-    path = repo.parent / "shared" / "data" / "real"
-    return path if path.is_dir() else None
+    # beside the source checkout (editable install), else beside the working directory (an
+    # installed package run from the repository root, as `pip install . && ligandml demo`)
+    for path in (repo.parent / "shared" / "data" / "real", Path.cwd().parent / "shared" / "data" / "real"):
+        if path.is_dir():
+            return path
+    return None
 
 
 def _folder(folder) -> Path:
