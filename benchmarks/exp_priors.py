@@ -44,20 +44,13 @@ import numpy as np  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "priors.md"
 NAMES = ("B20", "B40", "B43", "B60", "B63", "B66")
-KERSE2_MEV = {"B20": -2.772780224706159e-2, "B40": -3.986791337847824e-4,
-              "B43": -1.4164750780259892e-2, "B60": 3.152118222727135e-6,
-              "B63": -7.615963268822789e-6, "B66": 3.2752689577855864e-5}
-DESIGN_K = {"d3d-a": (0.8, 6e-3, -0.12, -6e-5, 1.2e-3, -9e-4),
-            "d3d-b": (-1.2, -2e-3, 0.05, 8e-5, -5e-4, 1.0e-3)}
 
 
 def design_truths() -> dict[str, np.ndarray]:
-    """The three DESIGN.md test sets [K] in NAMES order."""
-    from ligandml.constants import KELVIN_PER_MEV
+    """The three DESIGN.md test sets [K] in NAMES order (ligandml.real_data.ER_D3D_TEST_SETS)."""
+    from ligandml.real_data import ER_D3D_TEST_SETS
 
-    out = {"kerse2": np.array([KERSE2_MEV[n] * KELVIN_PER_MEV for n in NAMES])}
-    out.update({k: np.array(v) for k, v in DESIGN_K.items()})
-    return out
+    return {name: np.array([truth[n] for n in NAMES]) for name, truth in ER_D3D_TEST_SETS.items()}
 
 
 def config(prior: str, n_sets: int, copies: int, seed: int):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import real_data as _real_data
 from .benchmark_task import BENCHMARK_CURVES, benchmark_curve
 from .report import demo_table_markdown, posterior_summary, write_posterior_report
 
@@ -50,17 +51,9 @@ def run_demo(out, model=None, n_samples: int = 1000, seed: int = 0) -> pd.DataFr
 
 
 # ----------------------------------------------------------------------------- er-d3d
-#: the er-d3d test sets of DESIGN.md [K] ("kerse2": the published KErSe2 set converted from meV)
-ER_D3D_TEST_SETS = {
-    "kerse2": {n: v * 11.604518 for n, v in
-               {"B20": -2.772780224706159e-2, "B40": -3.986791337847824e-4, "B43": -1.4164750780259892e-2,
-                "B60": 3.152118222727135e-6, "B63": -7.615963268822789e-6,
-                "B66": 3.2752689577855864e-5}.items()},
-    "d3d-a": {"B20": 0.8, "B40": 6e-3, "B43": -0.12, "B60": -6e-5, "B63": 1.2e-3, "B66": -9e-4},
-    "d3d-b": {"B20": -1.2, "B40": -2e-3, "B43": 0.05, "B60": 8e-5, "B63": -5e-4, "B66": 1.0e-3},
-}
-#: the errors of the er-d3d test curves (DESIGN.md): chi_dia [emu/mol], s_m, relative noise
-ER_D3D_CHI_DIA, ER_D3D_NOISE = 0.001, 0.005
+#: the er-d3d test sets of DESIGN.md [K] and their errors (one definition: ligandml.real_data)
+ER_D3D_TEST_SETS = _real_data.ER_D3D_TEST_SETS
+ER_D3D_CHI_DIA, ER_D3D_NOISE = _real_data.ER_D3D_TEST_ERRORS["chi_dia"], _real_data.ER_D3D_TEST_ERRORS["noise"]
 
 
 def read_kerse2_crystal(folder) -> dict:
