@@ -24,8 +24,8 @@ from .clustering import cluster_samples, distinct_minima
 from .curves import per_ion_chi
 from .plausibility import check_plausible
 from .likelihood import NUISANCES, CurveModel, check_names, measurement_sd
-from .optimize import (ScaledModel, batched_levenberg_marquardt, box_scale, polish as polish_minimum,
-                       resolve_box, sobol_starts)
+from .optimize import (ScaledModel, batched_levenberg_marquardt, box_scale, parameters_and_box,
+                       polish as polish_minimum, resolve_box, sobol_starts)
 from .parameters import canonical_DE
 from .sweeps import as_ion
 
@@ -208,20 +208,13 @@ def fit_observables(ion, observables, observed, params=None, point_group: str | 
     Returns a FitResult (.best, .solutions with n_starts per minimum, .seconds). Raises
     ValueError for bad input, RuntimeError when no start converges.
     """
-    from .dataset.priors import scale_aware_box
     from .likelihood import observables_model
-    from .symmetry import allowed_parameters
 
     t0 = time.perf_counter()
     if int(starts) < 1:
         raise ValueError(f"starts must be >= 1, got {starts!r}")
     ion = as_ion(ion)
-    if params is None:
-        if point_group is None:
-            raise ValueError("give params (Stevens names) or a point_group")
-        params = tuple(allowed_parameters(point_group).names)
-    names = tuple(params)
-    box = scale_aware_box(ion.name, names) if box is None else resolve_box(box, names)
+    names, box = parameters_and_box(ion.name, params, point_group, box)
     scale = box_scale(box, names)
     model = observables_model(ion, observables, observed, names, noise_rel, nuisance, prior_sd,
                               scale=scale, backend=backend)

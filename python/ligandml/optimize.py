@@ -102,6 +102,22 @@ def resolve_box(box, names) -> dict:
     return box
 
 
+def parameters_and_box(ion_name: str, params=None, point_group: str | None = None,
+                       box=None) -> tuple[tuple, dict]:
+    """(Stevens names, box {name: (lo, hi)} [K]) of an N-parameter search: params, else the
+    allowed set of point_group; box checked by resolve_box, else the scale-aware box of DESIGN.md
+    for ion_name. ValueError when neither params nor point_group is given."""
+    from .dataset.priors import scale_aware_box
+    from .symmetry import allowed_parameters
+
+    if params is None:
+        if point_group is None:
+            raise ValueError("give params (Stevens names) or a point_group")
+        params = allowed_parameters(point_group).names
+    names = tuple(params)
+    return names, (scale_aware_box(ion_name, names) if box is None else resolve_box(box, names))
+
+
 class ScaledModel:
     """A residual model seen in scaled coordinates u = x / scale (scale [K] per parameter, e.g.
     a prior box's half-widths), so that parameters of very different size (B20 ~ 1 K, B60 ~

@@ -536,19 +536,12 @@ def reference_posterior(ion, observables, observed, params=None, point_group: st
     Returns a ReferencePosterior (.samples, .modes, .run.seconds, .run.n_calls; info: the
     settings, the fold, the local boxes, the polish's calls and acceptance, seconds_total).
     """
-    from .dataset.priors import scale_aware_box
     from .likelihood import ER_D3D_NUISANCE_SD, observables_model
-    from .optimize import box_scale, resolve_box
+    from .optimize import box_scale, parameters_and_box
     from .sweeps import as_ion
-    from .symmetry import allowed_parameters
 
     ion = as_ion(ion)
-    if params is None:
-        if point_group is None:
-            raise ValueError("give params (Stevens names) or a point_group")
-        params = tuple(allowed_parameters(point_group).names)
-    names = tuple(params)
-    box = scale_aware_box(ion.name, names) if box is None else resolve_box(box, names)
+    names, box = parameters_and_box(ion.name, params, point_group, box)
     nuisance_sd = dict(ER_D3D_NUISANCE_SD if nuisance_sd is None else nuisance_sd)
     nuisance = tuple(n for n in ("chi_dia", "s_m") if nuisance_sd.get(n, 0) > 0)
     scale = box_scale(box, names)
