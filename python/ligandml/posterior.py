@@ -384,15 +384,9 @@ class SampleSet:
 
     def refine(self, **kwargs):
         """Least-squares refinement of the posterior's solutions (ligandml.fitting.refine_posterior):
-        D, E as before; any parameter list and several observables where refine_posterior takes
-        them (it reads .samples, .observables, .observed, .ion, .box). A multi-observable
-        posterior is refused (ValueError) by a refine_posterior that only knows one chi(T) curve."""
-        import inspect
-
+        D, E on one powder curve as before; any parameter list over several observables (it reads
+        .samples, .observables, .observed, .ion, .box). Returns a FitResult."""
         from .fitting import refine_posterior
-        if self.observable_index and "observables" not in inspect.signature(refine_posterior).parameters:
-            raise ValueError("this ligandml's refine_posterior fits one powder chi(T) curve; refining a "
-                             "multi-observable posterior needs the N-dimensional least squares over observables")
         return refine_posterior(self, **kwargs)
 
     def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:

@@ -63,10 +63,15 @@ def posterior_summary(post, name: str = "input", truth: dict | None = None) -> s
                   f"(90 % of samples within {np.percentile(d, 90):.3f} K); "
                   f"equivalents holding >= 5 % of samples: {(fr >= 0.05).sum()} of 6 "
                   f"(fractions {', '.join(f'{f:.2f}' for f in fr)})."]
+    return "\n".join(lines + _ood_lines(info)) + "\n"
+
+
+def _ood_lines(info: dict) -> list:
+    """The report's out-of-distribution warning (empty when the input was inside)."""
     if info.get("ood_excess", 0) > 0:
-        lines += ["", f"Warning: the input lies outside the training distribution "
-                      f"(excess {info['ood_excess']:.3g})."]
-    return "\n".join(lines) + "\n"
+        return ["", f"Warning: the input lies outside the training distribution "
+                    f"(excess {info['ood_excess']:.3g})."]
+    return []
 
 
 def summary_nd(post, name: str = "input", truth: dict | None = None) -> str:
@@ -106,10 +111,7 @@ def summary_nd(post, name: str = "input", truth: dict | None = None) -> str:
                   f"Median distance to the nearest true equivalent: {np.median(d):.3f} prior-box widths "
                   f"(90 % of samples within {np.percentile(d, 90):.3f}); share of samples nearest to each of "
                   f"the {len(fr)} equivalent set(s): {', '.join(f'{f:.2f}' for f in fr)}."]
-    if info.get("ood_excess", 0) > 0:
-        lines += ["", f"Warning: the input lies outside the training distribution "
-                      f"(excess {info['ood_excess']:.3g})."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _ood_lines(info)) + "\n"
 
 
 def write_posterior_report(post, out, name: str = "input", truth: dict | None = None,
