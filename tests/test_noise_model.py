@@ -138,22 +138,27 @@ def test_posterior_widens_as_the_noise_level_given_to_it_rises():
 
 
 # ----------------------------------------------------------------------------- predict(noise=)
-@pytest.fixture(scope="module")
-def tiny_noise_model():
+def _tiny_de_model(model_config, n: int, seed: int, epochs: int):
+    """A tiny D, E model trained on n exact powder curves (32 temperatures, chi_dia ~ N(0, 0.002)
+    emu/mol, s_m = 1; a fifth held out); returns (model, T [K], the first curve [emu/mol])."""
     import ligandml
     T = np.geomspace(2, 300, 32)
-    rng = np.random.default_rng(0)
-    n = 1500
+    rng = np.random.default_rng(seed)
     D, E = rng.uniform(-10, 10, n), rng.uniform(-20 / 3, 20 / 3, n)
     dia = 0.002 * rng.standard_normal(n)
     chi = ligandml.powder_susceptibility("Er3+", {"D": D, "E": E}, T, backend="numpy") + dia[:, None]
     params = pd.DataFrame({"D": D, "E": E, "chi_dia": dia, "s_m": np.ones(n), "set_index": np.arange(n)})
-    split = np.where(np.arange(n) < 1200, "train", "test")
+    split = np.where(np.arange(n) < 0.8 * n, "train", "test")
     torch.manual_seed(0)
-    model = train_model(chi, params, T, split, model_config=ModelConfig(kind="nsf", n_noise=1, **TINY),
-                        train_config=TrainConfig(flow_epochs=2, batch_size=128), progress=False,
+    model = train_model(chi, params, T, split, model_config=model_config,
+                        train_config=TrainConfig(flow_epochs=epochs, batch_size=128), progress=False,
                         device="cpu")
     return model, T, chi[0]
+
+
+@pytest.fixture(scope="module")
+def tiny_noise_model():
+    return _tiny_de_model(ModelConfig(kind="nsf", n_noise=1, **TINY), n=1500, seed=0, epochs=2)
 
 
 def test_parse_noise_accepts_percent_and_fractions():
@@ -193,19 +198,7 @@ def test_predict_noise_is_checked_against_the_trained_range(tiny_noise_model):
 @pytest.fixture(scope="module")
 def tiny_plain_model():
     """A tiny cinn trained without a noise input (n_noise = 0), as models were before issue 12."""
-    import ligandml
-    T = np.geomspace(2, 300, 32)
-    rng = np.random.default_rng(1)
-    n = 800
-    D, E = rng.uniform(-10, 10, n), rng.uniform(-20 / 3, 20 / 3, n)
-    dia = 0.002 * rng.standard_normal(n)
-    chi = ligandml.powder_susceptibility("Er3+", {"D": D, "E": E}, T, backend="numpy") + dia[:, None]
-    params = pd.DataFrame({"D": D, "E": E, "chi_dia": dia, "set_index": np.arange(n)})
-    split = np.where(np.arange(n) < 600, "train", "test")
-    torch.manual_seed(0)
-    return train_model(chi, params, T, split, model_config=ModelConfig(kind="cinn", **TINY),
-                       train_config=TrainConfig(flow_epochs=1, batch_size=128), progress=False,
-                       device="cpu")
+    return _tiny_de_model(ModelConfig(kind="cinn", **TINY), n=800, seed=1, epochs=1)[0]
 
 
 def test_model_without_noise_input_refuses_a_noise_level(tiny_plain_model):
