@@ -62,12 +62,11 @@ def read_kerse2_crystal(folder) -> dict:
     ab plane and along c (the authors' comparison field, 1 T) and M(H) [muB/Er] at 2 K along ab
     and c; each sorted, non-finite rows dropped, repeated x (to 1e-3) averaged.
     FileNotFoundError when a file is absent."""
+    from .curves import merge_repeats
     from .real_data import read_kerse2_chi, read_kerse2_magnetization
 
-    def clean(x, y):
-        ok = np.isfinite(x) & np.isfinite(y)
-        ux, inv = np.unique(np.round(x[ok], 3), return_inverse=True)
-        return ux, np.bincount(inv, weights=y[ok]) / np.bincount(inv)
+    def clean(x, y):  # real_data gives them sorted and finite; average x repeated within 1e-3
+        return merge_repeats(x, y, 1e-3, average=True)[:2]
 
     chi, mag = read_kerse2_chi(folder), read_kerse2_magnetization(folder)
     return {"chi_plane_1T": clean(*chi["plane"]), "chi_z_1T": clean(*chi["z"]),
