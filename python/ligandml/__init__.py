@@ -17,7 +17,8 @@ data          dataset/ (config, chunks, store, generate, reader), augmentation, 
               elements (formulas, atomic weights), diamagnetic (Pascal's constants),
               plausibility (refuse impossible curves)
 inference     nets/ (vae, inn, spline_coupling; kinds = one class per model kind), training,
-              model (load, save, predict), posterior (SampleSet, Posterior)
+              model (load, save, predict), posterior (SampleSet, Posterior), laplace (the
+              network's posterior sharpened: least squares + Laplace mixture at the minima)
 baselines     likelihood, optimize, clustering, fitting (least squares, refine), grid_posterior
               (exact), metrics (equivalent-aware errors, C2ST), calibration (coverage, SBC, TARP),
               comparison, benchmark_task (the Er D, E task)
@@ -40,6 +41,7 @@ from .dataset import Dataset, DatasetConfig, generate_dataset, open_dataset
 from .error_model import apply_experimental_errors
 from .fitting import FitResult, fit_least_squares, refine_posterior
 from .grid_posterior import GridPosterior, GridPrior, grid_posterior
+from .laplace import LaplacePosterior, laplace_posterior
 from .ions import LANTHANIDES, Ion, ion
 from .metrics import c2st, equivalents_found
 from .preprocessing import MinMaxNormalizer, OutOfDistributionWarning
@@ -84,7 +86,7 @@ __all__ = [
     "generate_dataset", "open_dataset",
     # baselines and metrics
     "FitResult", "GridPosterior", "GridPrior", "c2st", "equivalents_found", "fit_least_squares",
-    "grid_posterior", "refine_posterior",
+    "grid_posterior", "refine_posterior", "LaplacePosterior", "laplace_posterior",
     # symmetry and rotations
     "allowed_parameters", "canonical_parameters", "equivalent_parameters", "rotate_parameters",
     # lab input: instrument files, Pascal's constants, curve reading, plausibility

@@ -389,6 +389,13 @@ class SampleSet:
         from .fitting import refine_posterior
         return refine_posterior(self, **kwargs)
 
+    def laplace(self, **kwargs):
+        """This multi-observable posterior sharpened to the exact likelihood: least squares from
+        its clusters and a Gaussian (Laplace) mixture at the minima, weighted by evidence
+        (ligandml.laplace.laplace_posterior; keywords as there). Returns a LaplacePosterior."""
+        from .laplace import laplace_posterior
+        return laplace_posterior(self, **kwargs)
+
     def reference_set(self) -> tuple[np.ndarray, pd.DataFrame]:
         """(latents, parameters) of training curves for the "VAE plot"; empty when there are none."""
         return np.zeros((0, 0)), pd.DataFrame(columns=["D", "E"])

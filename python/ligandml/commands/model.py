@@ -47,6 +47,11 @@ def add_parser(sub) -> None:
                         "of the model, repeatable, instead of CURVE. chi(T) files as for CURVE (T [K], chi "
                         "or chiT per --quantity); M(H) files two numeric columns, B [T] and M [muB per "
                         "formula unit]. --noise takes one level or one per observable (model order)")
+    p.add_argument("--laplace", action="store_true",
+                   help="multi-observable models: sharpen the network's posterior to the exact likelihood "
+                        "at --noise (least squares from its heaviest clusters, a Gaussian at each minimum "
+                        "and its equivalents, weighted by evidence; seconds to a minute). The report then "
+                        "holds these samples")
     p.add_argument("--fold", action="store_true",
                    help="N-parameter models: draw the corner plot of the report with every sample folded "
                         "to its canonical equivalent")
@@ -146,6 +151,10 @@ def run_predict(args) -> int:
         return _predict_observables(args, noise)
     if args.curve is None:
         raise ValueError("give the curve file CURVE (or --observable NAME=FILE for a multi-observable model)")
+    if args.laplace:
+        raise ValueError("--laplace needs a multi-observable model (e.g. --model er-d3d) and "
+                         "--observable NAME=FILE; for one chi(T) curve `ligandml compare` gives the exact "
+                         "grid posterior")
     curve = read_curve_input(args)
     for note in curve.notes:
         print(note)
@@ -247,6 +256,8 @@ def _predict_observables(args, noise) -> int:
                          force=args.force, noise=noise)
     if post.info.get("noise_assumed"):
         print(f"noise: none given, assumed {post.info['noise'][0]:.3g} relative per point (--noise sets it)")
+    if args.laplace:
+        post = _laplace(post)
     med = post.median()
     print("posterior median (canonical): " + ", ".join(f"{k} = {v:.4g}" for k, v in med.items()))
     box = post.prior_box_report()
@@ -254,6 +265,21 @@ def _predict_observables(args, noise) -> int:
     print(f"prior box: {box.message}")
     print(f"fit check at {args.noise_rel:g} relative noise: {fit.message}")
     return _report_and_exit(args, post, box, fit, ", ".join(measured))
+
+
+def _laplace(post):
+    """predict --laplace: the network posterior sharpened (ligandml.laplace), its modes printed."""
+    from ..laplace import laplace_posterior
+
+    print("sharpening with least squares + Laplace (--laplace) ...", flush=True)
+    sharp = laplace_posterior(post, n_samples=len(post.samples))
+    names = sharp.parameter_names
+    print(f"Laplace mixture: {sharp.info['n_minima']} minima (with equivalents) in "
+          f"{sharp.info['seconds']:.1f} s")
+    for _, row in sharp.modes.iterrows():
+        print(f"  mass {row['mass']:.3f}: " + ", ".join(f"{n} = {row[n]:.5g} +- {row['sd_' + n]:.2g}"
+                                                      for n in names) + " K")
+    return sharp
 
 
 def run_demo(args) -> int:

@@ -1,0 +1,52 @@
+"""The Laplace mixture's pieces against closed forms: evidence weights of Gaussians, the share of
+a Gaussian a box cuts away, duplicate minima. The whole path (network -> least squares ->
+Laplace) is tested on a trained model in test_multi_observable.py."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ligandml.laplace import distinct_minima, mixture_weights, sample_truncated
+
+
+def test_weights_are_the_gaussian_evidences():
+    """Equal peak likelihood, sd 1 and 2 (1-d): the evidence is L sqrt(2 pi) sd, so the masses are
+    1/3 and 2/3; a peak e^-2 lower with the same sd gets e^-2 of the mass."""
+    cov = np.array([[[1.0]], [[4.0]]])
+    np.testing.assert_allclose(mixture_weights(np.array([0.0, 0.0]), cov, np.ones(2)), [1 / 3, 2 / 3],
+                               rtol=1e-12)
+    w = mixture_weights(np.array([0.0, -2.0]), np.array([[[1.0]], [[1.0]]]), np.ones(2))
+    np.testing.assert_allclose(w[1] / w[0], np.exp(-2.0), rtol=1e-12)
+    # half of the second Gaussian outside the box: half its mass
+    w = mixture_weights(np.array([0.0, 0.0]), np.array([[[1.0]], [[1.0]]]), np.array([1.0, 0.5]))
+    np.testing.assert_allclose(w, [2 / 3, 1 / 3], rtol=1e-12)
+
+
+def test_truncated_draws_stay_in_the_box_and_measure_the_cut():
+    """A 2-d Gaussian centred on one face of the box: half of it is inside (share 0.5 within
+    binomial noise), every draw is inside, and the draws along the face keep the Gaussian's sd;
+    a Gaussian deep inside keeps its covariance (correlation 0.6)."""
+    rng = np.random.default_rng(0)
+    lo, hi = np.array([0.0, -10.0]), np.array([10.0, 10.0])
+    X, share = sample_truncated(rng, np.array([0.0, 0.0]), np.eye(2), lo, hi, 5000)
+    assert abs(share - 0.5) < 0.03
+    assert np.all(X[:, 0] >= 0) and len(X) == 5000
+    assert abs(X[:, 1].std() - 1.0) < 0.05
+    assert abs(X[:, 0].mean() - np.sqrt(2 / np.pi)) < 0.05  # half-normal mean
+    cov = np.array([[1.0, 0.6], [0.6, 1.0]])
+    Y, share = sample_truncated(rng, np.array([5.0, 0.0]), cov, lo, hi, 20000)
+    assert share == 1.0
+    np.testing.assert_allclose(np.cov(Y.T), cov, atol=0.05)
+
+
+def test_a_gaussian_outside_the_box_is_refused():
+    rng = np.random.default_rng(1)
+    with pytest.raises(RuntimeError, match="outside the prior box"):
+        sample_truncated(rng, np.array([-50.0]), np.eye(1), np.array([0.0]), np.array([1.0]), 10)
+
+
+def test_distinct_minima_drops_only_duplicates():
+    scale = np.array([1.0, 0.01])
+    X = np.array([[0.5, 0.001], [0.5 + 1e-5, 0.001 + 1e-8], [0.5, 0.0012], [-0.5, 0.001]])
+    kept = distinct_minima(X, scale)
+    np.testing.assert_array_equal(kept, X[[0, 2, 3]])
