@@ -473,6 +473,84 @@ def run_real(obs_set: str, model_error: float, nlive: int, maxcall: int | None =
     return out
 
 
+def run_real_laplace(obs_set: str, model_error) -> dict | None:
+    """The shipped network on the measured KErSe2 curves (put on its grids; told the model error,
+    clipped to its trained noise range) sharpened by ligandml.laplace_posterior with relative
+    sd = model_error (one for all, or "published": per observable, the published set's rms
+    misfit in quadrature with 0.5 %): its modes, the HPD level of the published set and of its
+    twin, the heaviest mode's doublets against the published ones, the seconds."""
+    import ligandml
+    from ligandml.laplace import laplace_posterior
+    from ligandml.real_data import KERSE2_DOUBLETS_MEV, KERSE2_K, d3d_twin, load_kerse2
+    from ligandml.reference_posterior import credible_level
+
+    model = _model()
+    if model is None or obs_set != "crystal":
+        return None
+    specs, observed = load_kerse2(obs_set, powder_magnetization="axes-average")
+    misfit = published_misfit(specs, observed)
+    if model_error == "published":
+        model_error = {n: float(np.hypot(0.005, m)) for n, m in misfit.items()}
+    noise = model_error if isinstance(model_error, dict) else {n: model_error for n in misfit}
+    lo, hi = model.noise_range[0]
+    told = [float(np.clip(noise[n], lo, hi)) for n in model.observable_names]
+    measured = {sp["name"]: (np.asarray(sp["grid"], float), observed[sp["name"]]) for sp in specs}
+    t0 = time.perf_counter()
+    post = model.predict(observables=measured, n_samples=3000, seed=0, noise=told, force=True)
+    t_net = time.perf_counter() - t0
+    lp = laplace_posterior(post, noise_rel=noise, n_samples=3000)
+    names = list(NAMES)
+    S = lp.samples[names].to_numpy(float)
+    scale = np.array([(b[1] - b[0]) / 2 for b in (lp.box[n] for n in names)])
+    pub = np.array([KERSE2_K[n] for n in names])
+    twin = np.array([d3d_twin(KERSE2_K)[n] for n in names])
+    top = {n: float(lp.modes.iloc[0][n]) for n in names}
+    e = ligandml.CrystalField("Er3+", top).energies("meV")[::2]
+    d = e - e[0]
+    tag = "per-observable" if isinstance(model_error, dict) else f"{100 * model_error:g}pct"
+    return {"part": "real", "curve": "KErSe2", "set": obs_set, "method": f"network+laplace-{tag}",
+            "model_error": model_error, "noise_told": told, "seconds_predict": t_net,
+            "seconds_laplace": lp.info["seconds"], "n_minima": lp.info["n_minima"],
+            "modes": lp.modes[names + ["mass"] + [f"sd_{n}" for n in names]].to_dict(orient="records"),
+            "published_level": credible_level(S, pub, scale),
+            "published_twin_level": credible_level(S, twin, scale),
+            "network_interval_95": {n: np.percentile(post.canonical()[n], [2.5, 97.5]).tolist()
+                                    for n in names},
+            "best_mode": top, "best_mode_doublets_meV": d.tolist(),
+            "published_doublets_meV": list(KERSE2_DOUBLETS_MEV),
+            "max_doublet_dev_meV": float(np.abs(d - np.array(KERSE2_DOUBLETS_MEV)).max())}
+
+
+def narrowing_rows(noise: float = 0.005) -> dict:
+    """How much each observable narrows the posterior at the published KErSe2 set (the kerse2
+    test set, 0.5 % noise): ligandml.laplace.observable_widths for each single observable of the
+    "powder" and "crystal" sets, both powder ones, all four crystal ones and all six; the figure
+    as results/bench_highorder_narrowing.png."""
+    from ligandml.dataset.config import er_d3d_observables
+    from ligandml.laplace import observable_widths
+    from ligandml.plots import narrowing_figure
+    from ligandml.real_data import KERSE2_K
+
+    powder, crystal = er_d3d_observables("powder"), er_d3d_observables("crystal")
+    label = {"chi_powder_1T": "powder chi(T)", "M_powder_2K": "powder M(H) 2 K",
+             "chi_z_1T": "chi(T) H along c", "chi_plane_1T": "chi(T) H in ab",
+             "M_z_2K": "M(H) 2 K H along c", "M_plane_2K": "M(H) 2 K H in ab"}
+    groups = {label.get(s["name"], s["name"]): [s] for s in powder + crystal}
+    groups["powder: chi + M"] = powder
+    groups["crystal: all four"] = crystal
+    groups["all six"] = powder + crystal
+    t0 = time.perf_counter()
+    table = observable_widths("Er3+", groups, {n: KERSE2_K[n] for n in NAMES}, noise_rel=noise)
+    png = HERE / "results" / "bench_highorder_narrowing.png"
+    narrowing_figure(table, png, title="KErSe2 published set, 0.5 % noise: posterior sd / prior "
+                                       "half-width (Laplace)")
+    print(table.to_string(index=False))
+    print(f"wrote {png}")
+    return {"part": "narrowing", "curve": "kerse2", "set": "all", "method": "laplace",
+            "noise": noise, "seconds": time.perf_counter() - t0, "figure": str(png.relative_to(HERE.parent)),
+            "rows": table.to_dict(orient="records")}
+
+
 def _lm_endpoints(model, X0: np.ndarray, scale: np.ndarray):
     """Solutions table of the batched LM's end points from X0 [K] whether or not they met the
     tolerance (a flat cost, e.g. six parameters from one powder curve), lowest cost first."""
@@ -566,6 +644,21 @@ def report() -> str:
                              f"{', '.join(f'{e:.3f}' for e in r['fit_doublets_meV'])} meV (largest "
                              f"deviation from the published {r['max_doublet_dev_meV']:.3f} meV); "
                              f"chi_dia {r['fit']['chi_dia']:.2g} emu/mol, s_m {r['fit']['s_m']:.3f}.")
+            elif r["method"].startswith("network+laplace"):
+                best = ", ".join(f"{n} {r['best_mode'][n]:.3g}" for n in NAMES)
+                sds = ", ".join(f"{r['modes'][0]['sd_' + n]:.2g}" for n in NAMES)
+                net_iv = ", ".join(f"{n} {lo:.3g}..{hi:.3g}" for n, (lo, hi) in r["network_interval_95"].items())
+                lines.append(f"- **{r['set']}**, network + least squares + Laplace (model error "
+                             f"{me(r)}; the network told {', '.join(f'{100 * v:.1f} %' for v in r['noise_told'])}, "
+                             f"its trained range's end): {r['n_minima']} minima (with twins), masses "
+                             f"{', '.join(format(m['mass'], '.3f') for m in r['modes'][:4])}; heaviest mode "
+                             f"{best} K (sd {sds} K); HPD level of the published set "
+                             f"{r['published_level']:.3f}, of its twin {r['published_twin_level']:.3f} "
+                             f"(inside the 95 % region when < 0.95); heaviest mode's doublets "
+                             f"{', '.join(f'{e:.3f}' for e in r['best_mode_doublets_meV'])} meV (largest "
+                             f"deviation from the published {r['max_doublet_dev_meV']:.3f} meV); "
+                             f"{r['seconds_laplace']:.0f} s on top of predict. The network alone, "
+                             f"canonical 95 % intervals: {net_iv} K.")
             else:
                 masses = ", ".join(f"{m['mass']:.2f}" for m in r["modes"][:6])
                 lines.append(f"- **{r['set']}**, reference posterior ({r['nlive']} live points, "
@@ -606,6 +699,21 @@ def report() -> str:
             lines.append(f"| {n} | {c:.3f} | {r['median_width_box'][n]:.3f} |")
         lines += ["", f"Binomial sd {r['coverage_sd']:.3f}; all within 90-98 %: {r['in_target_90_98']}; "
                   f"median seconds per curve {r['predict_seconds_median']:.3g}.", ""]
+    for r in [r for r in recs if r["part"] == "narrowing"]:
+        names = [k[4:] for k in r["rows"][0] if k.startswith("rel_")]
+        lines += ["## How much each observable narrows the posterior", "",
+                  f"![narrowing]({Path(r['figure']).name})", "",
+                  f"Laplace sd of each parameter at the published KErSe2 set from its clean "
+                  f"observables at {100 * r['noise']:g} % noise (chi_dia, s_m free with their "
+                  "priors), as a share of the prior box half-width (1: the data say nothing). "
+                  "Local (one mode's curvature): it says how sharp a mode is, not how many modes "
+                  "there are.", "",
+                  "| observables | points | " + " | ".join(names) + " |",
+                  "|---|---|" + "---|" * len(names)]
+        for row in r["rows"]:
+            lines.append(f"| {row['observables']} | {row['n_points']} | "
+                         + " | ".join(f"{row['rel_' + n]:.3g}" for n in names) + " |")
+        lines.append("")
     lines += ["## Runs", ""]
     for r in recs:
         lines.append(f"- `{r['command']}` ({r['date']}, {r['machine']}): {r['part']} {r.get('curve')} "
@@ -615,7 +723,8 @@ def report() -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=("ls", "reference", "real", "network", "coverage", "report"))
+    parser.add_argument("part", choices=("ls", "reference", "real", "network", "coverage", "narrowing",
+                                         "report"))
     parser.add_argument("--model", default=None,
                         help="er-d3d model folder or shipped name for network/coverage (default er-d3d)")
     parser.add_argument("--n-curves", type=int, default=200, help="coverage: held-out curves")
@@ -632,7 +741,7 @@ def main(argv=None) -> None:
                              "'published': per observable, the published set's rms misfit (+ 0.5 %% noise)")
     parser.add_argument("--no-reference", action="store_true", help="real: least squares only")
     parser.add_argument("--laplace", action="store_true",
-                        help="coverage: intervals of the network posterior sharpened by "
+                        help="coverage, real: the network posterior sharpened by "
                              "ligandml.laplace_posterior (least squares + Laplace mixture)")
     args = parser.parse_args(argv)
     os.environ.setdefault("LIGANDML_BACKEND", "numpy")
@@ -651,6 +760,9 @@ def main(argv=None) -> None:
                 continue
             write_record({"part": "coverage", "set": obs_set, **rec})
         return
+    if args.part == "narrowing":
+        write_record(narrowing_rows())
+        return
     if args.part == "report":
         REPORT.write_text(report())
         print(f"wrote {REPORT}")
@@ -658,6 +770,16 @@ def main(argv=None) -> None:
     for obs_set in args.sets:
         if args.part == "real":
             me = args.model_error if args.model_error == "published" else float(args.model_error)
+            if args.laplace:
+                import torch
+
+                torch.set_num_threads(1)
+                rec = run_real_laplace(obs_set, me)
+                if rec is None:
+                    print(f"no er-d3d model for {obs_set}")
+                else:
+                    write_record(rec)
+                continue
             for rec in run_real(obs_set, me, args.nlive, args.maxcall,
                                 not args.no_reference):
                 write_record(rec)

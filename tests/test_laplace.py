@@ -50,3 +50,34 @@ def test_distinct_minima_drops_only_duplicates():
     X = np.array([[0.5, 0.001], [0.5 + 1e-5, 0.001 + 1e-8], [0.5, 0.0012], [-0.5, 0.001]])
     kept = distinct_minima(X, scale)
     np.testing.assert_array_equal(kept, X[[0, 2, 3]])
+
+
+def test_observable_widths_add_information_and_scale_with_the_noise():
+    """Local posterior widths (Laplace at the published KErSe2 B20, B40, B43): two observables
+    together are at least as narrow as either alone (Fisher information adds); chi_dia and s_m
+    left free only widen them; and without nuisances, where the data fix a parameter well (sd <
+    2 % of the box) doubling the noise doubles its sd (to 2 %: the box cap's share is below
+    that; with nuisances it does not, as their priors do not scale with the noise)."""
+    from ligandml.dataset.observables import chi_observable, magnetization_observable
+    from ligandml.laplace import observable_widths
+    from ligandml.real_data import KERSE2_K
+
+    names = ["B20", "B40", "B43"]
+    values = {n: KERSE2_K[n] for n in names}
+    chi_c = chi_observable(np.geomspace(2, 300, 24), 1.0, "z", name="chi_c")
+    m_ab = magnetization_observable(np.linspace(0.5, 7, 10), 2.0, "plane", name="M_ab")
+    groups = {"chi": [chi_c], "M": [m_ab], "both": [chi_c, m_ab]}
+    w1 = observable_widths("Er3+", groups, values, noise_rel=0.005, backend="numpy")
+    w0 = observable_widths("Er3+", groups, values, noise_rel=0.005, nuisance_sd={}, backend="numpy")
+    w2 = observable_widths("Er3+", groups, values, noise_rel=0.01, nuisance_sd={}, backend="numpy")
+    rel = w1[[f"rel_{n}" for n in names]].to_numpy()
+    assert np.all(rel[2] <= rel[0] * (1 + 1e-9)) and np.all(rel[2] <= rel[1] * (1 + 1e-9))
+    assert np.all(rel <= 1.0)
+    sd1 = w0[[f"sd_{n}" for n in names]].to_numpy()
+    sd2 = w2[[f"sd_{n}" for n in names]].to_numpy()
+    with_nuisances = w1[[f"sd_{n}" for n in names]].to_numpy()
+    assert np.all(with_nuisances >= sd1 * (1 - 1e-9))
+    half_width = with_nuisances / rel
+    tight = sd1 / half_width < 0.02
+    assert tight.sum() >= 2
+    np.testing.assert_allclose(sd2[tight] / sd1[tight], 2.0, rtol=0.02)

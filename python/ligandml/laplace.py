@@ -197,3 +197,44 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
     return LaplacePosterior(samples=table, modes=modes, ion=posterior.ion, T=posterior.T,
                             chi_input=posterior.chi_input, field=getattr(posterior, "field", None),
                             box=dict(box), observable_index=posterior.observable_index, info=info)
+
+
+def observable_widths(ion, groups: dict, values: dict, noise_rel: float = 0.005,
+                      nuisance_sd: dict | None = None, box: dict | None = None,
+                      backend: str | None = None) -> pd.DataFrame:
+    """How much each observable narrows the posterior, locally: the Laplace sd of every
+    parameter at the set `values` {name: value} [K] (the parameters of the posterior), from the
+    clean observables of that set with relative noise noise_rel per point.
+
+    groups: {label: list of observable dicts (ligandml.dataset.observables)}, e.g. "powder chi(T)"
+    -> [chi powder at 1 T]. nuisance_sd: Gaussian prior sd of chi_dia [emu/mol] and s_m (default
+    the er-d3d task's 0.002, 0.02), profiled out with the parameters. box: the uniform prior
+    {name: (lo, hi)} [K] (default the scale-aware box); a parameter the data do not fix gets
+    about the box half-width (laplace_cov's cap). Returns a DataFrame, one row per group: sd_<name>
+    [K] and rel_<name> (sd / box half-width). Local: one mode's curvature, blind to other modes.
+    """
+    from .dataset.observables import clean_curves
+    from .likelihood import ER_D3D_NUISANCE_SD, observables_model
+    from .optimize import box_scale, parameters_and_box
+    from .reference_posterior import laplace_cov
+
+    names = list(values)
+    names, box = parameters_and_box(getattr(ion, "name", ion), names, None, box)
+    names = list(names)
+    scale = box_scale(box, names)
+    sd = dict(ER_D3D_NUISANCE_SD if nuisance_sd is None else nuisance_sd)
+    params = {n: np.array([float(values[n])]) for n in names}
+    x = np.array([[float(values[n]) for n in names]])
+    rows = []
+    for label, specs in groups.items():
+        observed = {s["name"]: clean_curves(s, getattr(ion, "name", ion), params, "K", backend, None, None)[0]
+                    for s in specs}
+        model = observables_model(ion, specs, observed, names, noise_rel, tuple(sd), sd, scale=scale,
+                                  backend=backend)
+        cov = laplace_cov(model, x, scale)[0]
+        width = np.sqrt(np.diag(cov))
+        row = {"observables": label, "n_points": int(model.n_points)}
+        row.update({f"sd_{n}": float(w) for n, w in zip(names, width)})
+        row.update({f"rel_{n}": float(w / s) for n, w, s in zip(names, width, scale)})
+        rows.append(row)
+    return pd.DataFrame(rows)

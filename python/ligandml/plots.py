@@ -360,3 +360,35 @@ def corner_figure(post, truth=None, path=None, n_predictive: int = 100, title=No
         fig.savefig(path, dpi=90)
         plt.close(fig)
     return fig
+
+
+def narrowing_figure(widths, path=None, title: str | None = None):
+    """Bars of the posterior sd of each parameter relative to its prior box half-width (log
+    scale; 1 = the data say nothing), one bar per observable set, from
+    ligandml.laplace.observable_widths (its rows, with rel_<name> columns). Saves to path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [c[4:] for c in widths.columns if c.startswith("rel_")]
+    fig, ax = plt.subplots(figsize=(1.2 + 1.3 * len(names), 5.2))
+    n_sets = len(widths)
+    step = 0.8 / max(n_sets, 1)
+    x = np.arange(len(names))
+    cmap = plt.get_cmap("tab10")
+    for k, (_, row) in enumerate(widths.iterrows()):
+        rel = [row[f"rel_{n}"] for n in names]
+        ax.bar(x - 0.4 + step * (k + 0.5), rel, width=step, color=cmap(k % 10),
+               label=f"{row['observables']} ({row['n_points']} points)")
+    ax.set_yscale("log")
+    ax.axhline(1.0, color="0.4", lw=0.8, ls="--")
+    ax.set_xticks(x, names)
+    ax.set_ylabel("posterior sd / prior half-width")
+    ax.set_title(title or "How much each observable narrows the posterior (Laplace, local)")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return fig
