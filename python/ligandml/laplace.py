@@ -191,7 +191,9 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
     for i, n in enumerate(names):
         modes[f"sd_{n}"] = np.sqrt(cov[:, i, i])
     modes = modes.sort_values("mass", ascending=False, ignore_index=True)
-    info = {"seconds": time.perf_counter() - t0, "refine_seconds": t_fit, "n_starts": fit.n_starts,
+    kind = (getattr(posterior, "info", None) or {}).get("kind", "network")
+    info = {"kind": f"{kind} + least squares + Laplace", "seconds": time.perf_counter() - t0,
+            "refine_seconds": t_fit, "n_starts": fit.n_starts,
             "n_minima": int(len(X)), "noise_rel": noise, "nuisance_sd": sd,
             "curve_evals": int(model.n_curve_evals)}
     return LaplacePosterior(samples=table, modes=modes, ion=posterior.ion, T=posterior.T,
