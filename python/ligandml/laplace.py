@@ -240,3 +240,23 @@ def observable_widths(ion, groups: dict, values: dict, noise_rel: float = 0.005,
         row.update({f"rel_{n}": float(w / s) for n, w, s in zip(names, width, scale)})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def relative_misfit(posterior, values: dict, nuisance_sd: dict | None = None,
+                    backend: str | None = None) -> dict:
+    """{observable name: rms of (measured - model) / measured} for the set `values` {name: [K]}
+    against the posterior's observed curves, chi_dia and s_m at their best values given the set
+    (with their priors: nuisance_sd as laplace_posterior). The model error a measured data set
+    shows at its best mode: a relative noise level at which that mode fits with reduced chi^2
+    about 1 (laplace_posterior(noise_rel=...) takes it)."""
+    from .likelihood import observables_model
+
+    names = posterior.parameter_names
+    sd = _nuisance_sd_of(posterior, nuisance_sd)
+    nuisance = tuple(n for n in NUISANCES if n in sd)
+    # noise 1 on every point: the weighted residuals are the relative ones
+    model = observables_model(posterior.ion, posterior.observables, posterior.observed, names, 1.0,
+                              nuisance, {n: sd[n] for n in nuisance}, backend=backend)
+    r, _ = model.residuals_from_curves(model.curves(np.array([[float(values[n]) for n in names]])),
+                                       with_prior=False)
+    return {k: float(np.sqrt(np.mean(v ** 2))) for k, v in model.split(r[0]).items()}
