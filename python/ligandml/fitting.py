@@ -268,7 +268,8 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float | None = Non
                      min_fraction: float = 0.002, sigma=None, polish: bool = True,
                      distinct_tol: float = 1e-3, nuisance=None, backend: str | None = None,
                      observables=None, observed=None, noise_rel=0.01,
-                     prior_sd=None) -> FitResult:
+                     prior_sd=None, ftol: float = 1e-12, xtol: float = 1e-10,
+                     max_iter: int = 200) -> FitResult:
     """Local least squares from a posterior's samples: the exact minima the samples point to.
 
     posterior: an object with .samples (DataFrame: parameter columns such as D, E or B20, B43
@@ -288,6 +289,8 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float | None = Non
       Gaussian widths of the nuisances (None: flat). Distances (radius, default 0.05, and
       distinct_tol) are in units of each parameter's scale: the half-width of posterior.box
       when it covers every parameter, else the largest |sample| of the column.
+    ftol, xtol, max_iter: the batched search's stopping rule (fitting.solve_from_starts; each
+    minimum is polished tight afterwards).
     """
     t0 = time.perf_counter()
     samples = posterior.samples
@@ -320,7 +323,7 @@ def refine_posterior(posterior, max_starts: int = 24, radius: float | None = Non
     if scale is not None:
         centres = centres * scale
     solutions, n_ok = solve_from_starts(model, centres, distinct_tol, polish, start_weights=mass,
-                                        scale=scale)
+                                        scale=scale, ftol=ftol, xtol=xtol, max_iter=max_iter)
     return FitResult(best=_best_dict(solutions, names, model.linear_names), solutions=solutions,
                      n_starts=len(centres), n_converged=n_ok, seconds=time.perf_counter() - t0,
                      nuisance=model.linear_names, names=names, n_curve_evals=model.n_curve_evals)

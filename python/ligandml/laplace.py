@@ -126,13 +126,31 @@ def sample_truncated(rng, mean: np.ndarray, cov: np.ndarray, lo, hi, n: int,
     return X, float(share)
 
 
+def _minima_from_samples(model, posterior, names, scale, n: int, rng) -> np.ndarray:
+    """Least-squares minima (m, p) [K] from n random samples of the posterior (a wide network
+    posterior's heaviest clusters can all sit in one basin while the truth's basin holds fewer
+    samples; random starts reach it in proportion to its share). Empty when none converges."""
+    from .fitting import solve_from_starts
+
+    X = posterior.samples[list(names)].to_numpy(float)
+    X = X[np.all(np.isfinite(X), axis=1)]
+    starts = X[rng.choice(len(X), size=min(int(n), len(X)), replace=False)]
+    try:
+        sols, _ = solve_from_starts(model, starts, polish=True, scale=scale, ftol=1e-8, xtol=1e-8,
+                                    max_iter=400)
+    except RuntimeError:
+        return np.zeros((0, len(names)))
+    return sols[list(names)].to_numpy(float)
+
+
 def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
                       nuisance_sd: dict | None = None, fit=None, max_starts: int = 8,
-                      seed: int | None = 0, backend: str | None = None,
+                      extra_starts: int = 24, seed: int | None = 0, backend: str | None = None,
                       delta_log_evidence: float = DELTA_LOG_EVIDENCE) -> LaplacePosterior:
     """The network posterior `posterior` (several observables, any Stevens parameters) sharpened
     to the exact likelihood: least squares from its heaviest clusters (Posterior.refine, at most
-    max_starts runs; or a given FitResult `fit`), every distinct minimum and its equivalents,
+    max_starts runs; or a given FitResult `fit`) and from extra_starts random samples of it,
+    every distinct minimum and its equivalents,
     and a Gaussian at each with the Laplace covariance of the exact marginal likelihood
     (reference_posterior.laplace_cov), weighted by its evidence and truncated to the prior box.
 
@@ -164,16 +182,29 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
     model = observables_model(posterior.ion, posterior.observables, posterior.observed, names,
                               noise, nuisance, sd, scale=scale, backend=backend)
     if fit is None:
-        fit = posterior.refine(max_starts=max_starts, noise_rel=noise, prior_sd=sd or None,
-                               nuisance=nuisance, backend=backend)
+        # a search stopped at 1e-8 (noisy curves rarely meet 1e-12 in 200 steps from a far
+        # start); each minimum is polished tight afterwards
+        try:
+            fit = posterior.refine(max_starts=max_starts, noise_rel=noise, prior_sd=sd or None,
+                                   nuisance=nuisance, backend=backend, ftol=1e-8, xtol=1e-8,
+                                   max_iter=400)
+        except RuntimeError:  # no cluster start converged: the random starts may
+            fit = None
+    rng = np.random.default_rng(seed)
+    X = (fit.solutions[list(names)].to_numpy(float) if fit is not None
+         else np.zeros((0, len(names))))
+    if extra_starts:
+        X = np.concatenate([X, _minima_from_samples(model, posterior, names, scale, extra_starts, rng)])
+    if len(X) == 0:
+        raise RuntimeError("laplace_posterior: no least-squares start converged; check the curves, "
+                           "their units and the noise levels")
     t_fit = time.perf_counter() - t0
-    X = np.clip(fit.solutions[list(names)].to_numpy(float), lo, hi)
+    X = np.clip(X, lo, hi)
     X = with_equivalents(posterior, distinct_minima(X, scale), scale)
     logl = model.log_marginal_from_curves(model.curves(X))
     keep = logl >= logl.max() - delta_log_evidence
     X, logl = X[keep], logl[keep]
     cov = laplace_cov(model, X, scale)
-    rng = np.random.default_rng(seed)
     n_samples = int(n_samples or len(posterior.samples))
     probe = [sample_truncated(rng, x, c, lo, hi, 1) for x, c in zip(X, cov)]
     inside = np.array([s for _, s in probe])
@@ -193,7 +224,8 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
     modes = modes.sort_values("mass", ascending=False, ignore_index=True)
     kind = (getattr(posterior, "info", None) or {}).get("kind", "network")
     info = {"kind": f"{kind} + least squares + Laplace", "seconds": time.perf_counter() - t0,
-            "refine_seconds": t_fit, "n_starts": fit.n_starts,
+            "refine_seconds": t_fit,
+            "n_starts": (fit.n_starts if fit is not None else 0) + int(extra_starts),
             "n_minima": int(len(X)), "noise_rel": noise, "nuisance_sd": sd,
             "curve_evals": int(model.n_curve_evals)}
     return LaplacePosterior(samples=table, modes=modes, ion=posterior.ion, T=posterior.T,
