@@ -251,7 +251,8 @@ def test_concurrent_creators_share_one_store(tmp_path, clean):
 
 
 def _generate_command(path: Path, sleep_s: float = 0.0) -> list[str]:
-    """A subprocess running `ligandml dataset generate` on SMALL (each chunk slowed by sleep_s)."""
+    """A subprocess running `ligandml dataset generate` on SMALL (every chunk after the first two
+    slowed by sleep_s: a window for a signal that a loaded machine cannot close)."""
     args = ["dataset", "generate", "--out", str(path), "--backend", "numpy", "--no-progress",
             "--n-sets", "24", "--chunk-sets", "4", "--n-T", "12", "--copies", "2",
             "--sigma-m", "0.05", "--seed", "3"]
@@ -259,8 +260,11 @@ def _generate_command(path: Path, sleep_s: float = 0.0) -> list[str]:
         import sys, time
         import ligandml.dataset.generate as g
         real = g.compute_chunk
+        calls = []
         def slow(*a, **k):
-            time.sleep({sleep_s})
+            calls.append(1)
+            if len(calls) > 2:
+                time.sleep({sleep_s})
             return real(*a, **k)
         g.compute_chunk = slow
         from ligandml.cli import main
@@ -286,7 +290,7 @@ def test_concurrent_generate_processes(tmp_path, clean):
 
 def test_sigint_during_generate_leaves_a_resumable_store(tmp_path, clean):
     path = tmp_path / "sigint.zarr"
-    proc = subprocess.Popen(_generate_command(path, 0.4), env=_env(), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(_generate_command(path, 3.0), env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (path / "done" / "c" / "1").exists():  # two chunks written, four to go
