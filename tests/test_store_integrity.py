@@ -257,7 +257,10 @@ def _generate_command(path: Path, sleep_s: float = 0.0) -> list[str]:
             "--n-sets", "24", "--chunk-sets", "4", "--n-T", "12", "--copies", "2",
             "--sigma-m", "0.05", "--seed", "3"]
     script = textwrap.dedent(f"""
-        import sys, time
+        import signal, sys, time
+        # Ctrl-C as in a terminal, also when the test runner was started in the background
+        # (a background shell job inherits SIGINT ignored, and Python then keeps it ignored)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import ligandml.dataset.generate as g
         real = g.compute_chunk
         calls = []
