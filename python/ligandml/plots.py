@@ -321,7 +321,15 @@ def corner_plot(post, truth=None, fold: bool = False, fig=None, max_samples: int
     kwargs = dict(labels=[f"{n} (K)" if n not in ("chi_dia", "s_m") else n for n in names],
                   range=ranges, bins=30, plot_datapoints=len(X) < 3000, smooth=0.6,
                   label_kwargs={"fontsize": 8})
-    fig = corner.corner(X, fig=fig, **kwargs)
+    import logging
+
+    # corner logs "Too few points to create valid contours" for each very narrow panel (a
+    # sharpened posterior); the panel is drawn without contours, the message helps no one
+    logging.disable(logging.WARNING)
+    try:
+        fig = corner.corner(X, fig=fig, **kwargs)
+    finally:
+        logging.disable(logging.NOTSET)
     t = _truth_vector(post, truth)
     if t is not None:
         params = post.parameter_names
