@@ -67,7 +67,10 @@ def _verified_done(group, path):
         raise ValueError(report.message())
     for chunk in report.damaged:
         group["done"][chunk] = False
-    if group.attrs.get("complete"):
+    # a completion record is stale only when a chunk it vouches for is damaged; a report that
+    # merely saw chunks still missing may predate another process's finalize (two generators on
+    # one store), and clearing that process's fresh record would fail its final open
+    if report.damaged and group.attrs.get("complete"):
         group.attrs.update({"complete": False, "attrs_sha256": None})
     return group["done"][:]
 
