@@ -53,3 +53,29 @@ def read_kerse2_powder_chi(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     chi = table[1].to_numpy(dtype=float)
     ok = np.isfinite(T) & np.isfinite(chi)
     return T[ok], chi[ok]
+
+
+@pytest.fixture
+def interrupted_generate(monkeypatch):
+    """A function (config, path) -> None that runs generate_dataset with the numpy backend and a
+    KeyboardInterrupt raised as the third chunk starts (two chunks written), and restores the
+    real chunk function afterwards."""
+    from ligandml import dataset as dsmod
+
+    def run(config, path) -> None:
+        real, calls = dsmod.generate.compute_chunk, []
+
+        def interrupted(*args, **kwargs):
+            calls.append(args[1])
+            if len(calls) == 3:
+                raise KeyboardInterrupt("simulated interruption")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(dsmod.generate, "compute_chunk", interrupted)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                dsmod.generate_dataset(config, path, backend="numpy", progress=False)
+        finally:
+            monkeypatch.setattr(dsmod.generate, "compute_chunk", real)
+
+    return run

@@ -223,20 +223,10 @@ def test_same_config_same_bytes_and_chunks_are_order_independent(small, tmp_path
     assert not np.array_equal(other.curves, small.curves)
 
 
-def test_resume_after_interruption(small, tmp_path, monkeypatch):
-    real = dsmod.compute_chunk
-    calls = []
-
-    def crash_on_third(*args, **kwargs):
-        calls.append(args[1])
-        if len(calls) == 3:
-            raise KeyboardInterrupt("simulated interruption")
-        return real(*args, **kwargs)
-
+def test_resume_after_interruption(small, tmp_path, monkeypatch, interrupted_generate):
+    real, calls = dsmod.compute_chunk, []
     path = tmp_path / "resumed.zarr"
-    monkeypatch.setattr(dsmod.generate, "compute_chunk", crash_on_third)
-    with pytest.raises(KeyboardInterrupt):
-        generate_dataset(small_config(sigma_m=0.05), path, backend="numpy", progress=False)
+    interrupted_generate(small_config(sigma_m=0.05), path)
     status = store_status(path)
     assert status["complete"] is False and status["chunks_done"] == 2
     with pytest.raises(IncompleteDatasetError, match="incomplete dataset.*rerun generate"):

@@ -121,15 +121,22 @@ def test_simulated_observables_reproduce_the_store(trained):
     np.testing.assert_allclose(sim, ds.curves[clean], rtol=1e-9)
 
 
-def test_refine_over_observables_reaches_a_minimum_that_fits(trained):
-    """refine() on a multi-observable posterior (N = 3): least squares over both observables from
-    the network's samples ends at a minimum that fits the clean curves to within 1 % noise
-    (reduced chi^2 < 1); a refine that ignored the data or returned its starts would not."""
+def _clean_test_posterior(trained, n_samples: int):
+    """(index, posterior) of the first clean test curve, predicted told 0.5 % noise (N = 3 only:
+    one size is enough for the least squares; N = 6 costs ~1 min more)."""
     n, _, ds, model = trained
     if n != 3:
         pytest.skip("one size is enough for the least squares (N = 6 costs ~1 min more)")
     i = int(np.flatnonzero(ds.is_test & ds.clean)[0])
-    post = model.predict(observables=_measured(model, ds.curves[i]), n_samples=300, seed=0, noise=0.005)
+    return i, model.predict(observables=_measured(model, ds.curves[i]), n_samples=n_samples, seed=0,
+                            noise=0.005)
+
+
+def test_refine_over_observables_reaches_a_minimum_that_fits(trained):
+    """refine() on a multi-observable posterior (N = 3): least squares over both observables from
+    the network's samples ends at a minimum that fits the clean curves to within 1 % noise
+    (reduced chi^2 < 1); a refine that ignored the data or returned its starts would not."""
+    _, post = _clean_test_posterior(trained, 300)
     fit = post.refine(noise_rel=0.01, max_starts=8)
     assert fit.n_converged >= 1 and list(fit.names) == PARAMS[3]
     assert float(fit.solutions["chi2_red"].min()) < 1.0
@@ -145,11 +152,8 @@ def test_laplace_sharpens_to_the_exact_minimum_and_its_twin(trained, tmp_path, c
     from ligandml.cli import main
     from ligandml.folding import equivalent_sets
 
-    n, root, ds, model = trained
-    if n != 3:
-        pytest.skip("one size is enough for the least squares (N = 6 costs ~1 min more)")
-    i = int(np.flatnonzero(ds.is_test & ds.clean)[0])
-    post = model.predict(observables=_measured(model, ds.curves[i]), n_samples=400, seed=0, noise=0.005)
+    _, root, ds, model = trained
+    i, post = _clean_test_posterior(trained, 400)
     lp = post.laplace(noise_rel=0.005, max_starts=8)
     names = PARAMS[3]
     truth = np.array([float(ds.params[p].iloc[i]) for p in names])

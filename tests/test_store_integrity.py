@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import ligandml.dataset as dsmod
 from ligandml.cli import main
 from ligandml.dataset import (DamagedDatasetError, DatasetConfig, IncompleteDatasetError,
                               generate_dataset, open_dataset, store_status, verify_store)
@@ -158,20 +157,9 @@ def test_edited_normalisation_is_detected_and_rewritten(copy, clean, capsys):
     assert_rerun_repairs(copy, clean)
 
 
-def test_complete_flag_on_an_unfinished_store(tmp_path, clean, monkeypatch, capsys):
-    real, calls = dsmod.generate.compute_chunk, []
-
-    def interrupted(*args, **kwargs):
-        calls.append(args[1])
-        if len(calls) == 3:
-            raise KeyboardInterrupt("simulated")
-        return real(*args, **kwargs)
-
+def test_complete_flag_on_an_unfinished_store(tmp_path, clean, interrupted_generate, capsys):
     path = tmp_path / "half.zarr"
-    monkeypatch.setattr(dsmod.generate, "compute_chunk", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        generate_dataset(small_config(), path, backend="numpy", progress=False)
-    monkeypatch.setattr(dsmod.generate, "compute_chunk", real)
+    interrupted_generate(small_config(), path)
     with pytest.raises(IncompleteDatasetError):
         open_dataset(path)
     edit_attrs(path, complete=True)

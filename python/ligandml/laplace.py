@@ -106,24 +106,29 @@ def mixture_weights(log_likelihood: np.ndarray, cov: np.ndarray, inside: np.ndar
     return w / w.sum()
 
 
+def inside_share(rng, mean: np.ndarray, cov: np.ndarray, lo, hi, n: int = 4096) -> float:
+    """The share of N(mean, cov) inside the box [lo, hi], from n draws."""
+    Z = mean + rng.standard_normal((n, len(mean))) @ np.linalg.cholesky(cov).T
+    return float(np.mean(np.all((Z >= lo) & (Z <= hi), axis=1)))
+
+
 def sample_truncated(rng, mean: np.ndarray, cov: np.ndarray, lo, hi, n: int,
-                     batch: int = 4096) -> tuple[np.ndarray, float]:
-    """n draws of N(mean, cov) inside the box [lo, hi] (rejection), and the share of the
-    Gaussian inside the box (estimated from the first batch of draws)."""
+                     batch: int = 4096) -> np.ndarray:
+    """n draws (n, p) of N(mean, cov) inside the box [lo, hi], by rejection. RuntimeError when
+    200 batches do not give n (a Gaussian almost entirely outside the box)."""
     L = np.linalg.cholesky(cov)
-    out, share = [], None
-    tries = 0
-    while sum(len(o) for o in out) < n and tries < 200:
+    out, kept = [], 0
+    for _ in range(200):
+        if kept >= n:
+            break
         Z = mean + rng.standard_normal((batch, len(mean))) @ L.T
-        ok = np.all((Z >= lo) & (Z <= hi), axis=1)
-        share = float(ok.mean()) if share is None else share
-        out.append(Z[ok])
-        tries += 1
-    X = np.concatenate(out)[:n] if out else np.zeros((0, len(mean)))
-    if len(X) < n:
+        Z = Z[np.all((Z >= lo) & (Z <= hi), axis=1)]
+        out.append(Z)
+        kept += len(Z)
+    if kept < n:
         raise RuntimeError("a Laplace mode lies almost entirely outside the prior box "
-                           f"(share inside {share:.2g}); drop it or widen the box")
-    return X, float(share)
+                           f"({kept} of {200 * batch} draws inside); drop it or widen the box")
+    return np.concatenate(out)[:n]
 
 
 def _minima_from_samples(model, posterior, names, scale, n: int, rng) -> np.ndarray:
@@ -206,11 +211,10 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
     X, logl = X[keep], logl[keep]
     cov = laplace_cov(model, X, scale)
     n_samples = int(n_samples or len(posterior.samples))
-    probe = [sample_truncated(rng, x, c, lo, hi, 1) for x, c in zip(X, cov)]
-    inside = np.array([s for _, s in probe])
+    inside = np.array([inside_share(rng, x, c, lo, hi) for x, c in zip(X, cov)])
     weights = mixture_weights(logl, cov, inside)
     counts = rng.multinomial(n_samples, weights)
-    draws = [sample_truncated(rng, x, c, lo, hi, k)[0] for x, c, k in zip(X, cov, counts) if k]
+    draws = [sample_truncated(rng, x, c, lo, hi, k) for x, c, k in zip(X, cov, counts) if k]
     S = rng.permutation(np.concatenate(draws))
     table = pd.DataFrame(S, columns=names)
     for col, values in _draw_nuisances(model, S, rng).items():
