@@ -81,7 +81,7 @@ class DamagedDatasetError(ValueError):
     attributes disagree with its arrays or with their recorded checksums."""
 
 
-def open_store(path, mode: str = "r", complete: bool = False):
+def open_store(path, mode: str = "r", complete: bool = False, _retry_finalizing: int = 10):
     """The Zarr group of the ligandml dataset store at `path`, opened with `mode` ("r" or "r+").
 
     FileNotFoundError if nothing is there; ValueError if it is not a ligandml dataset store
@@ -102,6 +102,11 @@ def open_store(path, mode: str = "r", complete: bool = False):
         raise ValueError(f"{path} is not a ligandml dataset store (format {found!r}, expected {FORMAT!r})")
     if complete and not group.attrs.get("complete"):
         done = group["done"][:]
+        if done.all() and _retry_finalizing:
+            # every chunk is written: another generator on this store is finalizing it (two
+            # writers' attribute files replace each other; a read can fall between them)
+            time.sleep(0.2)
+            return open_store(path, mode, complete, _retry_finalizing - 1)
         raise IncompleteDatasetError(
             f"incomplete dataset at {path}: {int(done.sum())} of {done.size} chunks written; rerun "
             "generate (`ligandml dataset generate` or generate_dataset with the same configuration) "
