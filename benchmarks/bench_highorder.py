@@ -340,14 +340,15 @@ def laplace_rows(post, R: np.ndarray, names, obs_list, scale: np.ndarray, seed: 
 
 
 def coverage_rows(obs_set: str, n_curves: int = 200, n_samples: int = 1000,
-                  seed: int = 0, data: str | None = None, laplace: bool = False) -> dict | None:
+                  seed: int = 0, data: str | None = None, laplace: bool = False,
+                  extra_starts: int = 24) -> dict | None:
     """Coverage of the network's central 95 % intervals per parameter over n_curves held-out
     noisy curves (augmented copies of the test split of the er-d3d store: chi_dia, s_m and a
     stored noise level per observable, told to the model), samples and truth folded to the
     canonical member (B43 >= 0). Returns {name: coverage}, its binomial sd, median widths (box
     widths), median predict time [s]; None without a model or store. laplace: the intervals of
     the network posterior sharpened by ligandml.laplace_posterior instead (the seconds then
-    include it)."""
+    include it; extra_starts: its random network starts)."""
     from ligandml.dataset import open_dataset
     from ligandml.folding import fold
     from ligandml.model_observables import split_row, to_physical
@@ -377,7 +378,8 @@ def coverage_rows(obs_set: str, n_curves: int = 200, n_samples: int = 1000,
         if laplace:
             from ligandml.laplace import laplace_posterior
             try:
-                post = laplace_posterior(post, n_samples=n_samples, seed=k)
+                post = laplace_posterior(post, n_samples=n_samples, seed=k,
+                                         extra_starts=extra_starts)
             except (RuntimeError, ValueError) as err:  # counted as missing the truth everywhere
                 failed.append({"row": int(rows[k]), "error": str(err)})
                 print(f"curve {k}: {err}", flush=True)
@@ -395,8 +397,11 @@ def coverage_rows(obs_set: str, n_curves: int = 200, n_samples: int = 1000,
                   + ", ".join(f"{n} {c:.3f}" for n, c in zip(names, np.mean(inside, axis=0))), flush=True)
     inside = np.array(inside)
     cov = inside.mean(axis=0)
+    method = "network" if not laplace else (
+        "network+laplace" if extra_starts == 24 else f"network+laplace-x{extra_starts}")
     return {"model": MODEL, "store": data, "n_curves": len(rows), "n_samples": n_samples,
-            "method": "network+laplace" if laplace else "network",
+            "method": method, "extra_starts": extra_starts if laplace else None,
+            "rows": rows.tolist(), "inside": inside.astype(int).tolist(),
             "coverage95": dict(zip(names, cov.tolist())),
             "coverage_sd": float(np.sqrt(0.95 * 0.05 / len(rows))),
             "median_width_box": dict(zip(names, np.nanmedian(width, axis=0).tolist())),
@@ -607,6 +612,69 @@ def published_misfit(specs, observed) -> dict:
             for n, c in _published_curves(specs).items()}
 
 
+#: tesla of molecular (or demagnetising) field per muB/ion of moment, per mol/emu of lambda
+#: (1 muB/ion = 5585 emu/mol; 1 Oe = 1e-4 T)
+TESLA_PER_MUB_LAMBDA = 5585e-4
+
+
+def _m_with_mean_field(spec, params: dict, lam: float, b_max: float = 8.0) -> np.ndarray:
+    """M(H) [muB/ion] of one M observable with a molecular field: M = M0(H - lam M), lam in
+    mol/emu (lam > 0: antiferromagnetic exchange or demagnetisation), solved by damped
+    fixed-point iteration on M0 tabulated on a fine field grid up to b_max [T]."""
+    from ligandml.dataset.observables import clean_curves
+
+    fine = np.linspace(0.005, b_max, 800)
+    m0 = clean_curves(dict(spec, grid=fine), "Er3+", params, "K", None, None, None)[0]
+    H = np.asarray(spec["grid"], float)
+    M = np.interp(H, fine, m0)
+    for _ in range(200):
+        H_int = np.clip(H - lam * TESLA_PER_MUB_LAMBDA * M, fine[0], b_max)
+        M = 0.5 * M + 0.5 * np.interp(H_int, fine, m0)
+    return M
+
+
+def published_consistency() -> dict | None:
+    """Can the published KErSe2 set describe the measured crystal curves once each field
+    direction gets its own scale s (mass, alignment, mount) and a molecular-field constant
+    lam [mol/emu] (chi = s chi0 / (1 + lam chi0), M = s M0(H - lam M): exchange and
+    demagnetisation at mean-field level)? Fits (s, lam) per direction to chi(T) alone and to
+    chi(T) and M(H) 2 K together (log residuals); returns the rms relative misfits. None
+    without ../shared."""
+    from scipy.optimize import least_squares
+
+    from ligandml.real_data import KERSE2_K, load_kerse2, real_data_dir
+
+    if real_data_dir() is None:
+        return None
+    specs, observed = load_kerse2("crystal", powder_magnetization="axes-average")
+    params = {k: np.array([v]) for k, v in KERSE2_K.items()}
+    chi0 = _published_curves(specs)
+    rows = []
+    for d in ("z", "plane"):
+        sc = next(sp for sp in specs if sp["kind"] == "chi" and sp["direction"] == d)
+        sm = next(sp for sp in specs if sp["kind"] == "M" and sp["direction"] == d)
+        c0, yc, ym = chi0[sc["name"]], observed[sc["name"]], observed[sm["name"]]
+
+        def misfit(p):
+            s, lam = p
+            return (np.log(s * c0 / (1 + lam * c0) / yc),
+                    np.log(s * _m_with_mean_field(sm, params, lam) / ym))
+        for fit_on in ("none", "chi", "chi+M"):
+            if fit_on == "none":
+                x = np.array([1.0, 0.0])
+            else:
+                x = least_squares(lambda p: np.concatenate(misfit(p)[:1 if fit_on == "chi" else 2]),
+                                  [1.0, 0.0]).x
+            rc, rm = misfit(x)
+            rows.append({"direction": d, "fitted_to": fit_on, "scale": float(x[0]),
+                         "lambda_mol_per_emu": float(x[1]),
+                         "rms_chi": float(np.sqrt(np.mean(rc**2))),
+                         "rms_M": float(np.sqrt(np.mean(rm**2))),
+                         "chi_observable": sc["name"], "M_observable": sm["name"]})
+            print(rows[-1], flush=True)
+    return {"part": "consistency", "curve": "KErSe2", "set": "crystal", "rows": rows}
+
+
 # ---- report ----------------------------------------------------------------------------------
 def _fmt(v, spec=".3g"):
     return "—" if v is None else format(v, spec)
@@ -713,8 +781,8 @@ def report() -> str:
                          f"{h['seconds']:.1f} ({h['refine_seconds']:.1f}) |")
         lines.append("")
     for r in [r for r in recs if r["part"] == "coverage"]:
-        what = ("Network + least squares + Laplace" if r.get("method") == "network+laplace"
-                else "Network")
+        what = ("Network" if r.get("method") == "network" else
+                f"Network + least squares ({r.get('extra_starts') or 24} random network starts) + Laplace")
         lines += [f"## {what} coverage over {r['n_curves']} held-out noisy curves ({r['set']}; model {r['model']})", "",
                   "| parameter | coverage of central 95 % intervals (folded, B43 >= 0) | median width (box widths) |",
                   "|---|---|---|"]
@@ -737,6 +805,20 @@ def report() -> str:
             lines.append(f"| {row['observables']} | {row['n_points']} | "
                          + " | ".join(f"{row['rel_' + n]:.3g}" for n in names) + " |")
         lines.append("")
+    for r in [r for r in recs if r["part"] == "consistency"]:
+        lines += ["## Is the published KErSe2 set consistent with the measured crystal curves?", "",
+                  "Each field direction gets its own scale s (mass, alignment, mount) and a "
+                  "molecular-field constant lambda (chi = s chi0 / (1 + lambda chi0), "
+                  "M = s M0(H - lambda M); exchange and demagnetisation at mean-field level), "
+                  "fitted to chi(T) alone or to chi(T) and M(H) at 2 K together; rms of the "
+                  "relative misfit (log residuals).", "",
+                  "| direction | s, lambda fitted to | s | lambda [mol/emu] | rms chi(T) | rms M(H) 2 K |",
+                  "|---|---|---|---|---|---|"]
+        for row in r["rows"]:
+            lines.append(f"| {row['direction']} | {row['fitted_to']} | {row['scale']:.3f} | "
+                         f"{row['lambda_mol_per_emu']:.3f} | {100 * row['rms_chi']:.1f} % | "
+                         f"{100 * row['rms_M']:.1f} % |")
+        lines.append("")
     lines += ["## Runs", ""]
     for r in recs:
         lines.append(f"- `{r['command']}` ({r['date']}, {r['machine']}): {r['part']} {r.get('curve')} "
@@ -747,7 +829,7 @@ def report() -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=("ls", "reference", "real", "network", "coverage", "narrowing",
-                                         "report"))
+                                         "consistency", "report"))
     parser.add_argument("--model", default=None,
                         help="er-d3d model folder or shipped name for network/coverage (default er-d3d)")
     parser.add_argument("--n-curves", type=int, default=200, help="coverage: held-out curves")
@@ -768,6 +850,9 @@ def main(argv=None) -> None:
     parser.add_argument("--laplace", action="store_true",
                         help="coverage, real: the network posterior sharpened by "
                              "ligandml.laplace_posterior (least squares + Laplace mixture)")
+    parser.add_argument("--extra-starts", type=int, default=24,
+                        help="coverage --laplace: least-squares starts from random network samples "
+                             "(besides the 8 heaviest clusters)")
     args = parser.parse_args(argv)
     os.environ.setdefault("LIGANDML_BACKEND", "numpy")
     global MODEL
@@ -779,7 +864,8 @@ def main(argv=None) -> None:
         torch.set_num_threads(1)
     if args.part == "coverage":
         for obs_set in args.sets:
-            rec = coverage_rows(obs_set, n_curves=args.n_curves, laplace=args.laplace)
+            rec = coverage_rows(obs_set, n_curves=args.n_curves, laplace=args.laplace,
+                                extra_starts=args.extra_starts)
             if rec is None:
                 print(f"no model or store for {obs_set}")
                 continue
@@ -787,6 +873,13 @@ def main(argv=None) -> None:
         return
     if args.part == "narrowing":
         write_record(narrowing_rows())
+        return
+    if args.part == "consistency":
+        rec = published_consistency()
+        if rec is None:
+            print("no ../shared/data/real: nothing to check")
+        else:
+            write_record(rec)
         return
     if args.part == "report":
         REPORT.write_text(report())
