@@ -341,14 +341,15 @@ def laplace_rows(post, R: np.ndarray, names, obs_list, scale: np.ndarray, seed: 
 
 def coverage_rows(obs_set: str, n_curves: int = 200, n_samples: int = 1000,
                   seed: int = 0, data: str | None = None, laplace: bool = False,
-                  extra_starts: int = 24) -> dict | None:
+                  extra_starts: int = 24, likelihood_starts: int = 0) -> dict | None:
     """Coverage of the network's central 95 % intervals per parameter over n_curves held-out
     noisy curves (augmented copies of the test split of the er-d3d store: chi_dia, s_m and a
     stored noise level per observable, told to the model), samples and truth folded to the
     canonical member (B43 >= 0). Returns {name: coverage}, its binomial sd, median widths (box
     widths), median predict time [s]; None without a model or store. laplace: the intervals of
     the network posterior sharpened by ligandml.laplace_posterior instead (the seconds then
-    include it; extra_starts: its random network starts)."""
+    include it; extra_starts: its random network starts; likelihood_starts: its starts from the
+    network samples of highest exact likelihood)."""
     from ligandml.dataset import open_dataset
     from ligandml.folding import fold
     from ligandml.model_observables import split_row, to_physical
@@ -379,7 +380,8 @@ def coverage_rows(obs_set: str, n_curves: int = 200, n_samples: int = 1000,
             from ligandml.laplace import laplace_posterior
             try:
                 post = laplace_posterior(post, n_samples=n_samples, seed=k,
-                                         extra_starts=extra_starts)
+                                         extra_starts=extra_starts,
+                                         likelihood_starts=likelihood_starts)
             except (RuntimeError, ValueError) as err:  # counted as missing the truth everywhere
                 failed.append({"row": int(rows[k]), "error": str(err)})
                 print(f"curve {k}: {err}", flush=True)
@@ -398,9 +400,11 @@ def coverage_rows(obs_set: str, n_curves: int = 200, n_samples: int = 1000,
     inside = np.array(inside)
     cov = inside.mean(axis=0)
     method = "network" if not laplace else (
-        "network+laplace" if extra_starts == 24 else f"network+laplace-x{extra_starts}")
+        "network+laplace" + ("" if extra_starts == 24 else f"-x{extra_starts}")
+        + (f"-l{likelihood_starts}" if likelihood_starts else ""))
     return {"model": MODEL, "store": data, "n_curves": len(rows), "n_samples": n_samples,
             "method": method, "extra_starts": extra_starts if laplace else None,
+            "likelihood_starts": likelihood_starts if laplace else None,
             "rows": rows.tolist(), "inside": inside.astype(int).tolist(),
             "coverage95": dict(zip(names, cov.tolist())),
             "coverage_sd": float(np.sqrt(0.95 * 0.05 / len(rows))),
@@ -782,7 +786,9 @@ def report() -> str:
         lines.append("")
     for r in [r for r in recs if r["part"] == "coverage"]:
         what = ("Network" if r.get("method") == "network" else
-                f"Network + least squares ({r.get('extra_starts') or 24} random network starts) + Laplace")
+                f"Network + least squares ({r.get('extra_starts') or 24} random network starts"
+                + (f", {r['likelihood_starts']} highest-likelihood starts" if r.get("likelihood_starts") else "")
+                + ") + Laplace")
         lines += [f"## {what} coverage over {r['n_curves']} held-out noisy curves ({r['set']}; model {r['model']})", "",
                   "| parameter | coverage of central 95 % intervals (folded, B43 >= 0) | median width (box widths) |",
                   "|---|---|---|"]
@@ -853,6 +859,9 @@ def main(argv=None) -> None:
     parser.add_argument("--extra-starts", type=int, default=24,
                         help="coverage --laplace: least-squares starts from random network samples "
                              "(besides the 8 heaviest clusters)")
+    parser.add_argument("--likelihood-starts", type=int, default=0,
+                        help="coverage --laplace: least-squares starts from the network samples of "
+                             "highest exact likelihood (ligandml.laplace.ranked_starts)")
     args = parser.parse_args(argv)
     os.environ.setdefault("LIGANDML_BACKEND", "numpy")
     global MODEL
@@ -865,7 +874,8 @@ def main(argv=None) -> None:
     if args.part == "coverage":
         for obs_set in args.sets:
             rec = coverage_rows(obs_set, n_curves=args.n_curves, laplace=args.laplace,
-                                extra_starts=args.extra_starts)
+                                extra_starts=args.extra_starts,
+                                likelihood_starts=args.likelihood_starts)
             if rec is None:
                 print(f"no model or store for {obs_set}")
                 continue

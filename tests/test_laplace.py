@@ -81,3 +81,26 @@ def test_observable_widths_add_information_and_scale_with_the_noise():
     tight = sd1 / half_width < 0.02
     assert tight.sum() >= 2
     np.testing.assert_allclose(sd2[tight] / sd1[tight], 2.0, rtol=0.02)
+
+
+def test_ranked_starts_take_the_best_fitting_samples_once_each():
+    """Starts ranked by exact likelihood: on a toy log L = -|x - (1, 2)|^2 / 2 the first start is
+    the sample nearest (1, 2); a near-copy of it (closer than min_distance) is skipped, so the
+    second is the next distinct sample, however few samples sit there."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from ligandml.laplace import ranked_starts
+
+    class Toy:
+        def curves(self, X):
+            return np.asarray(X, float)
+
+        def log_marginal_from_curves(self, F):
+            return -0.5 * np.sum((F - np.array([1.0, 2.0])) ** 2, axis=1)
+
+    X = np.array([[5.0, 5.0], [1.1, 2.0], [1.1001, 2.0], [0.0, 0.0], [3.0, 2.0], [np.nan, 1.0]])
+    post = SimpleNamespace(samples=pd.DataFrame(X, columns=["a", "b"]))
+    S = ranked_starts(Toy(), post, ["a", "b"], np.array([1.0, 1.0]), n=3, min_distance=0.05)
+    np.testing.assert_array_equal(S, [[1.1, 2.0], [3.0, 2.0], [0.0, 0.0]])

@@ -135,26 +135,52 @@ def _minima_from_samples(model, posterior, names, scale, n: int, rng) -> np.ndar
     """Least-squares minima (m, p) [K] from n random samples of the posterior (a wide network
     posterior's heaviest clusters can all sit in one basin while the truth's basin holds fewer
     samples; random starts reach it in proportion to its share). Empty when none converges."""
-    from .fitting import solve_from_starts
-
     X = posterior.samples[list(names)].to_numpy(float)
     X = X[np.all(np.isfinite(X), axis=1)]
     starts = X[rng.choice(len(X), size=min(int(n), len(X)), replace=False)]
+    return _minima_from(model, starts, scale, len(names))
+
+
+def ranked_starts(model, posterior, names, scale, n: int, min_distance: float = 0.05) -> np.ndarray:
+    """n network samples (n, p) [K] with the highest exact marginal likelihood, each at least
+    min_distance (in units of `scale`, e.g. box half-widths, max over parameters) from those
+    already chosen: starts that sit in well-fitting basins, whatever their share of the
+    network's mass. Costs one curve evaluation per sample."""
+    X = posterior.samples[list(names)].to_numpy(float)
+    X = X[np.all(np.isfinite(X), axis=1)]
+    logl = model.log_marginal_from_curves(model.curves(X))
+    chosen: list[int] = []
+    for i in np.argsort(-logl):
+        if not np.isfinite(logl[i]) or len(chosen) >= n:
+            break
+        if all(np.max(np.abs(X[i] - X[j]) / scale) > min_distance for j in chosen):
+            chosen.append(int(i))
+    return X[chosen]
+
+
+def _minima_from(model, starts: np.ndarray, scale, p: int) -> np.ndarray:
+    """Least-squares minima (m, p) [K] from the starts (k, p); empty when none converges."""
+    from .fitting import solve_from_starts
+
+    if len(starts) == 0:
+        return np.zeros((0, p))
     try:
         sols, _ = solve_from_starts(model, starts, polish=True, scale=scale, ftol=1e-8, xtol=1e-8,
                                     max_iter=400)
     except RuntimeError:
-        return np.zeros((0, len(names)))
-    return sols[list(names)].to_numpy(float)
+        return np.zeros((0, p))
+    return sols[list(model.names)].to_numpy(float)
 
 
 def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
                       nuisance_sd: dict | None = None, fit=None, max_starts: int = 8,
                       extra_starts: int = 24, seed: int | None = 0, backend: str | None = None,
-                      delta_log_evidence: float = DELTA_LOG_EVIDENCE) -> LaplacePosterior:
+                      delta_log_evidence: float = DELTA_LOG_EVIDENCE,
+                      likelihood_starts: int = 0) -> LaplacePosterior:
     """The network posterior `posterior` (several observables, any Stevens parameters) sharpened
     to the exact likelihood: least squares from its heaviest clusters (Posterior.refine, at most
-    max_starts runs; or a given FitResult `fit`) and from extra_starts random samples of it,
+    max_starts runs; or a given FitResult `fit`), from extra_starts random samples of it and
+    from its likelihood_starts samples of highest exact likelihood (ranked_starts),
     every distinct minimum and its equivalents,
     and a Gaussian at each with the Laplace covariance of the exact marginal likelihood
     (reference_posterior.laplace_cov), weighted by its evidence and truncated to the prior box.
@@ -200,6 +226,9 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
          else np.zeros((0, len(names))))
     if extra_starts:
         X = np.concatenate([X, _minima_from_samples(model, posterior, names, scale, extra_starts, rng)])
+    if likelihood_starts:
+        starts = ranked_starts(model, posterior, names, scale, likelihood_starts)
+        X = np.concatenate([X, _minima_from(model, starts, scale, len(names))])
     if len(X) == 0:
         raise RuntimeError("laplace_posterior: no least-squares start converged; check the curves, "
                            "their units and the noise levels")
@@ -229,7 +258,8 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
     kind = (getattr(posterior, "info", None) or {}).get("kind", "network")
     info = {"kind": f"{kind} + least squares + Laplace", "seconds": time.perf_counter() - t0,
             "refine_seconds": t_fit,
-            "n_starts": (fit.n_starts if fit is not None else 0) + int(extra_starts),
+            "n_starts": (fit.n_starts if fit is not None else 0) + int(extra_starts)
+            + int(likelihood_starts),
             "n_minima": int(len(X)), "noise_rel": noise, "nuisance_sd": sd,
             "curve_evals": int(model.n_curve_evals)}
     return LaplacePosterior(samples=table, modes=modes, ion=posterior.ion, T=posterior.T,
