@@ -104,3 +104,26 @@ def test_ranked_starts_take_the_best_fitting_samples_once_each():
     post = SimpleNamespace(samples=pd.DataFrame(X, columns=["a", "b"]))
     S = ranked_starts(Toy(), post, ["a", "b"], np.array([1.0, 1.0]), n=3, min_distance=0.05)
     np.testing.assert_array_equal(S, [[1.1, 2.0], [3.0, 2.0], [0.0, 0.0]])
+
+
+def test_fit_p_value_flags_an_understated_noise():
+    """The chi^2 test of the best minimum: residuals that are unit normal draws at 200 points
+    and 3 parameters pass (p > 1e-3 on 19 of 20 data sets at least); the same residuals with
+    the noise understated 1.5x fail (p < 1e-6); the best of several minima is the one tested."""
+    from ligandml.laplace import fit_p_value
+
+    class Toy:
+        n_points = 200
+
+        def __init__(self, r):
+            self.r = r
+
+        def residuals(self, X):
+            return np.stack([self.r * (1 + x[0]) for x in X])
+
+    rng = np.random.default_rng(1)
+    passed = [fit_p_value(Toy(rng.standard_normal(200)), np.zeros((1, 3))) > 1e-3 for _ in range(20)]
+    assert sum(passed) >= 19
+    r = rng.standard_normal(200)
+    assert fit_p_value(Toy(1.5 * r), np.zeros((1, 3))) < 1e-6
+    assert fit_p_value(Toy(1.5 * r), np.array([[1.0, 0, 0], [-1 / 3, 0, 0]])) > 1e-3

@@ -168,6 +168,8 @@ def test_laplace_sharpens_to_the_exact_minimum_and_its_twin(trained, tmp_path, c
         k = int(np.argmin(np.abs(X - twin).max(axis=1)))
         assert np.abs(X[k] - twin).max() <= 1e-9 * np.abs(x).max() and abs(modes["mass"][k] - m) < 1e-4
     assert abs(lp.samples.shape[0] - 400) == 0 and {"chi_dia", "s_m"} <= set(lp.samples.columns)
+    # a clean curve fits: no widening of the search to the box, no warning
+    assert lp.info["fit_p_value"] > 0.5 and lp.info["widened_to_box"] is False
     assert np.all(lp.canonical()[names].std() < 0.2 * post.canonical()[names].std())
     files = []
     for name, (x, y) in _measured(model, ds.curves[i]).items():

@@ -15,6 +15,7 @@ minima, their masses and the share of each Gaussian that the box cuts away.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field as dc_field
 
 import numpy as np
@@ -26,6 +27,8 @@ from .posterior import NUISANCES, SampleSet
 DELTA_LOG_EVIDENCE = 25.0
 #: two minima closer than this (in box half-widths, max over parameters) are the same minimum
 SAME_MINIMUM = 1e-3
+#: below this chi^2 p-value of the best minimum the search widens to Sobol starts over the box
+FIT_P_VALUE = 1e-3
 
 
 @dataclass
@@ -141,6 +144,19 @@ def _minima_from_samples(model, posterior, names, scale, n: int, rng) -> np.ndar
     return _minima_from(model, starts, scale, len(names))
 
 
+def fit_p_value(model, X: np.ndarray) -> float:
+    """P(chi^2 >= the best fit's) for the minima X (m, p) [K] under the model's stated noise:
+    twice the ridge-augmented projected cost of the best minimum against chi^2 with
+    n_points - p degrees of freedom (the nuisances' ridge rows and their parameters cancel).
+    A tiny value means the noise is understated, the model misses the data, or the search
+    has not reached the basin that fits."""
+    from scipy.stats import chi2
+
+    r = model.residuals(np.atleast_2d(X))
+    best = float(np.min(np.sum(r**2, axis=1)))
+    return float(chi2.sf(best, max(model.n_points - X.shape[1], 1)))
+
+
 def ranked_starts(model, posterior, names, scale, n: int, min_distance: float = 0.05) -> np.ndarray:
     """n network samples (n, p) [K] with the highest exact marginal likelihood, each at least
     min_distance (in units of `scale`, e.g. box half-widths, max over parameters) from those
@@ -176,11 +192,14 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
                       nuisance_sd: dict | None = None, fit=None, max_starts: int = 8,
                       extra_starts: int = 24, seed: int | None = 0, backend: str | None = None,
                       delta_log_evidence: float = DELTA_LOG_EVIDENCE,
-                      likelihood_starts: int = 0) -> LaplacePosterior:
+                      likelihood_starts: int = 0, box_starts: int = 32) -> LaplacePosterior:
     """The network posterior `posterior` (several observables, any Stevens parameters) sharpened
     to the exact likelihood: least squares from its heaviest clusters (Posterior.refine, at most
     max_starts runs; or a given FitResult `fit`), from extra_starts random samples of it and
-    from its likelihood_starts samples of highest exact likelihood (ranked_starts),
+    from its likelihood_starts samples of highest exact likelihood (ranked_starts), and, when
+    the best minimum then fits worse than the stated noise allows (fit_p_value < FIT_P_VALUE:
+    the network led least squares to a wrong basin), from box_starts Sobol starts over the prior
+    box (warns if the fit stays poor),
     every distinct minimum and its equivalents,
     and a Gaussian at each with the Laplace covariance of the exact marginal likelihood
     (reference_posterior.laplace_cov), weighted by its evidence and truncated to the prior box.
@@ -232,8 +251,20 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
     if len(X) == 0:
         raise RuntimeError("laplace_posterior: no least-squares start converged; check the curves, "
                            "their units and the noise levels")
-    t_fit = time.perf_counter() - t0
     X = np.clip(X, lo, hi)
+    p_fit, widened = fit_p_value(model, X), False
+    if box_starts and p_fit < FIT_P_VALUE:
+        from .optimize import sobol_starts
+
+        starts = sobol_starts({n: box[n] for n in names}, names, int(box_starts), seed)
+        X = np.concatenate([X, np.clip(_minima_from(model, starts, scale, len(names)), lo, hi)])
+        p_fit, widened = fit_p_value(model, X), True
+    if p_fit < FIT_P_VALUE:
+        warnings.warn(f"laplace_posterior: the best minimum fits worse than the stated noise allows "
+                      f"(chi^2 p-value {p_fit:.1e}): the noise or model error is understated, the "
+                      "model misses the data, or no start reached the basin that fits; the "
+                      "posterior is conditional on the minima found", stacklevel=2)
+    t_fit = time.perf_counter() - t0
     X = with_equivalents(posterior, distinct_minima(X, scale), scale)
     logl = model.log_marginal_from_curves(model.curves(X))
     keep = logl >= logl.max() - delta_log_evidence
@@ -259,7 +290,8 @@ def laplace_posterior(posterior, n_samples: int | None = None, noise_rel=None,
     info = {"kind": f"{kind} + least squares + Laplace", "seconds": time.perf_counter() - t0,
             "refine_seconds": t_fit,
             "n_starts": (fit.n_starts if fit is not None else 0) + int(extra_starts)
-            + int(likelihood_starts),
+            + int(likelihood_starts) + (int(box_starts) if widened else 0),
+            "fit_p_value": p_fit, "widened_to_box": widened,
             "n_minima": int(len(X)), "noise_rel": noise, "nuisance_sd": sd,
             "curve_evals": int(model.n_curve_evals)}
     return LaplacePosterior(samples=table, modes=modes, ion=posterior.ion, T=posterior.T,
