@@ -28,7 +28,7 @@ DELTA_LOG_EVIDENCE = 25.0
 #: two minima closer than this (in box half-widths, max over parameters) are the same minimum
 SAME_MINIMUM = 1e-3
 #: below this chi^2 p-value of the best minimum the search widens to Sobol starts over the box
-FIT_P_VALUE = 1e-3
+FIT_P_VALUE = 0.01
 
 
 @dataclass
