@@ -21,11 +21,12 @@ from dataclasses import dataclass, field as dc_field
 import numpy as np
 import pandas as pd
 
+from .clustering import distinct_minima as _grouped_minima
 from .posterior import NUISANCES, SampleSet
 
 #: a minimum whose log evidence is this far below the best one carries < 1e-10 of the mass
 DELTA_LOG_EVIDENCE = 25.0
-#: two minima closer than this (in box half-widths, max over parameters) are the same minimum
+#: two minima closer than this (Euclidean, in box half-widths) are the same minimum
 SAME_MINIMUM = 1e-3
 #: below this chi^2 p-value of the best minimum the search widens to Sobol starts over the box
 FIT_P_VALUE = 0.01
@@ -84,13 +85,10 @@ def _nuisance_sd_of(posterior, nuisance_sd) -> dict:
 
 
 def distinct_minima(X: np.ndarray, scale: np.ndarray, tol: float = SAME_MINIMUM) -> np.ndarray:
-    """Rows of X (m, p) [K] with duplicates (max |difference| / scale below tol) dropped, the
-    first of each kept."""
-    keep: list[int] = []
-    for i, x in enumerate(X):
-        if not any(np.abs((x - X[j]) / scale).max() < tol for j in keep):
-            keep.append(i)
-    return X[keep]
+    """Rows of X (m, p) [K] with duplicates (closer than tol in units of scale) dropped, the
+    first of each kept (clustering.distinct_minima in scaled coordinates, in row order)."""
+    reps, _ = _grouped_minima(X / scale, np.arange(len(X)), tol)
+    return X[np.sort(reps)]
 
 
 def with_equivalents(posterior, X: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -134,12 +132,17 @@ def sample_truncated(rng, mean: np.ndarray, cov: np.ndarray, lo, hi, n: int,
     return np.concatenate(out)[:n]
 
 
+def _finite_samples(posterior, names) -> np.ndarray:
+    """The posterior's samples of `names` (n, p) [K], rows with a non-finite value dropped."""
+    X = posterior.samples[list(names)].to_numpy(float)
+    return X[np.all(np.isfinite(X), axis=1)]
+
+
 def _minima_from_samples(model, posterior, names, scale, n: int, rng) -> np.ndarray:
     """Least-squares minima (m, p) [K] from n random samples of the posterior (a wide network
     posterior's heaviest clusters can all sit in one basin while the truth's basin holds fewer
     samples; random starts reach it in proportion to its share). Empty when none converges."""
-    X = posterior.samples[list(names)].to_numpy(float)
-    X = X[np.all(np.isfinite(X), axis=1)]
+    X = _finite_samples(posterior, names)
     starts = X[rng.choice(len(X), size=min(int(n), len(X)), replace=False)]
     return _minima_from(model, starts, scale, len(names))
 
@@ -159,19 +162,15 @@ def fit_p_value(model, X: np.ndarray) -> float:
 
 def ranked_starts(model, posterior, names, scale, n: int, min_distance: float = 0.05) -> np.ndarray:
     """n network samples (n, p) [K] with the highest exact marginal likelihood, each at least
-    min_distance (in units of `scale`, e.g. box half-widths, max over parameters) from those
+    min_distance (Euclidean, in units of `scale`, e.g. box half-widths) from those
     already chosen: starts that sit in well-fitting basins, whatever their share of the
     network's mass. Costs one curve evaluation per sample."""
-    X = posterior.samples[list(names)].to_numpy(float)
-    X = X[np.all(np.isfinite(X), axis=1)]
+    X = _finite_samples(posterior, names)
     logl = model.log_marginal_from_curves(model.curves(X))
-    chosen: list[int] = []
-    for i in np.argsort(-logl):
-        if not np.isfinite(logl[i]) or len(chosen) >= n:
-            break
-        if all(np.max(np.abs(X[i] - X[j]) / scale) > min_distance for j in chosen):
-            chosen.append(int(i))
-    return X[chosen]
+    ok = np.isfinite(logl)
+    X, logl = X[ok], logl[ok]
+    reps, _ = _grouped_minima(X / scale, -logl, min_distance)  # representatives, best first
+    return X[reps[:int(n)]]
 
 
 def _minima_from(model, starts: np.ndarray, scale, p: int) -> np.ndarray:
