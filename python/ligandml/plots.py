@@ -297,6 +297,11 @@ def observable_panels(axes, post, n_predictive: int = 100, seed: int = 0) -> Non
     axes[0].legend(fontsize=7, loc="best")
 
 
+def _drop_corner_contour_notes(record) -> bool:
+    """logging filter: False (drop) for corner's "Too few points to create valid contours"."""
+    return not str(record.msg).startswith("Too few points to create valid contours")
+
+
 def corner_plot(post, truth=None, fold: bool = False, fig=None, max_samples: int = 5000,
                 columns=None):
     """A corner plot (the `corner` package) of a posterior's parameters [K] (and nuisances when
@@ -323,13 +328,15 @@ def corner_plot(post, truth=None, fold: bool = False, fig=None, max_samples: int
                   label_kwargs={"fontsize": 8})
     import logging
 
-    # corner logs "Too few points to create valid contours" for each very narrow panel (a
-    # sharpened posterior); the panel is drawn without contours, the message helps no one
-    logging.disable(logging.WARNING)
+    # corner logs "Too few points to create valid contours" on the root logger for each very
+    # narrow panel (a sharpened posterior); the panel is drawn without contours, the message
+    # helps no one. Only that message is dropped, and only during this call.
+    root = logging.getLogger()
+    root.addFilter(_drop_corner_contour_notes)
     try:
         fig = corner.corner(X, fig=fig, **kwargs)
     finally:
-        logging.disable(logging.NOTSET)
+        root.removeFilter(_drop_corner_contour_notes)
     t = _truth_vector(post, truth)
     if t is not None:
         params = post.parameter_names
